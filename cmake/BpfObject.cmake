@@ -25,6 +25,7 @@ function(bpfmm_bpf_object out_var src)
   add_custom_command(OUTPUT ${out}
     COMMAND ${BPFMM_CLANG} ${BPFMM_BPF_CFLAGS} -mcpu=${ARG_MCPU} ${ARG_FLAGS} -c ${abs} -o ${out}
     DEPENDS ${abs} ${ARG_DEPENDS} ${PROJECT_SOURCE_DIR}/include/bpfmm/thp_policy.h
+            ${PROJECT_SOURCE_DIR}/policies/thp_limits.bpf.h
     COMMENT "BPF ${name}.bpf.o"
     VERBATIM)
   set(${out_var} ${out} PARENT_SCOPE)

@@ -100,6 +100,7 @@ struct bpfmm_thp_ctx {
 #define BPFMM_HELPER_SYSFS_THP_ORDERS (BPFMM_HELPER_BASE + 1) /* __u64 (void) */
 
 #ifdef __bpf__
+#include <linux/bpf.h> /* BPF_MAP_TYPE_*, BPF_ANY, ... */
 #include <bpf/bpf_helpers.h>
 
 /* System MemAvailable in bytes as the host last read it; 0 when the host cannot tell. */
