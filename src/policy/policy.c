@@ -67,8 +67,9 @@ static void policy_set_name(struct bpfmm_policy *p, const char *path)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    snprintf(p->name, sizeof(p->name), "%s", base);
-    size_t n = strlen(p->name);
+    size_t n = strnlen(base, sizeof(p->name) - 1);
+    memcpy(p->name, base, n);
+    p->name[n] = '\0';
     if (n > 6 && !strcmp(p->name + n - 6, ".bpf.o"))
         p->name[n - 6] = '\0';
     else if (n > 2 && !strcmp(p->name + n - 2, ".o"))
