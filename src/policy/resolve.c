@@ -20,8 +20,8 @@ static unsigned search_dirs(char dirs[MAX_DIRS][PATH_MAX])
 {
     unsigned n = 0;
     const char *env = getenv("BPFMM_POLICY_DIR");
-    if (env && *env)
-        snprintf(dirs[n++], PATH_MAX, "%s", env);
+    if (env && *env && snprintf(dirs[n], PATH_MAX, "%s", env) < PATH_MAX)
+        n++;
 
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -30,13 +30,15 @@ static unsigned search_dirs(char dirs[MAX_DIRS][PATH_MAX])
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            /* The build tree (build/bpfmm -> build/policies); tests live one level deeper. */
-            snprintf(dirs[n++], PATH_MAX, "%s/policies", exe);
-            snprintf(dirs[n++], PATH_MAX, "%s/../lib/bpfmm/policies", exe);
+            /* The build tree (build/bpfmm -> build/policies), then an installed layout. */
+            if (snprintf(dirs[n], PATH_MAX, "%s/policies", exe) < PATH_MAX)
+                n++;
+            if (snprintf(dirs[n], PATH_MAX, "%s/../lib/bpfmm/policies", exe) < PATH_MAX)
+                n++;
         }
     }
-    snprintf(dirs[n++], PATH_MAX, "/usr/local/lib/bpfmm/policies");
-    snprintf(dirs[n++], PATH_MAX, "/usr/lib/bpfmm/policies");
+    strcpy(dirs[n++], "/usr/local/lib/bpfmm/policies");
+    strcpy(dirs[n++], "/usr/lib/bpfmm/policies");
     return n;
 }
 
@@ -60,8 +62,9 @@ int bpfmm_policy_resolve(const char *name_or_path, char *path, size_t size)
     char dirs[MAX_DIRS][PATH_MAX];
     unsigned n = search_dirs(dirs);
     for (unsigned i = 0; i < n; i++) {
-        char cand[PATH_MAX + 80];
-        snprintf(cand, sizeof(cand), "%s/%s.bpf.o", dirs[i], name_or_path);
+        char cand[PATH_MAX];
+        if (snprintf(cand, sizeof(cand), "%s/%s.bpf.o", dirs[i], name_or_path) >= (int)sizeof(cand))
+            continue;
         if (!access(cand, R_OK)) {
             if ((size_t)snprintf(path, size, "%s", cand) >= size)
                 return -ENAMETOOLONG;
