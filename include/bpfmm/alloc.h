@@ -46,18 +46,26 @@ struct bpfmm_alloc_opts {
                                     BPFMM_ALLOC_ORDER0_ONLY for a zone of order 0 only) */
     bool backed;                 /* true: mmap an arena of nr_frames pages */
     uint64_t charge_limit_pages; /* 0: unlimited */
-    unsigned pcp_slots;          /* per-thread caches; 0: 64 */
+    unsigned pcp_slots;          /* per-thread caches; 0: 64; BPFMM_ALLOC_NO_PCP: none (every
+                                    call takes the zone path) */
     unsigned pcp_high;           /* pages a thread cache holds before it flushes half; 0: 64 */
     unsigned pcp_max_order;      /* highest order kept in thread caches; 0: 3 */
 };
-#define BPFMM_ALLOC_ORDER0_ONLY (~0u)
+#define BPFMM_ALLOC_ORDER0_ONLY (~0u) /* also for pcp_max_order: cache order 0 only */
+#define BPFMM_ALLOC_NO_PCP      (~0u) /* pcp_slots: no per-thread caches */
 
 /* Allocation flags for the blocking API. */
 #define BPFMM_GFP_ZERO     (1u << 0) /* zero the block (backed mode) */
 #define BPFMM_GFP_NOCHARGE (1u << 1) /* do not charge the block to the charge counter */
 
+/* NULL with errno EINVAL (bad option, zero frames), E2BIG (more than 2^32-1 frames, or a backed
+ * arena larger than RAM + swap) or ENOMEM; bpfmm_alloc_last_error() then says what and why. */
 bpfmm_alloc_t *bpfmm_alloc_create(const struct bpfmm_alloc_opts *opts);
-/* Frees all metadata and the arena. Outstanding blocks become invalid. */
+/* The calling thread's message for its last failed bpfmm_alloc_create() or
+ * bpfmm_alloc_slab_create() ("" if none). */
+const char *bpfmm_alloc_last_error(void);
+/* Frees all metadata and the arena. Outstanding blocks become invalid. Destroy the allocator's
+ * slab caches first. No other thread may be using it. */
 void bpfmm_alloc_destroy(bpfmm_alloc_t *a);
 
 /* --- Blocking API (alloc_pages / free_pages) --------------------------------------------- */
@@ -135,6 +143,13 @@ struct bpfmm_alloc_stats {
     uint64_t deferred_frees; /* frees that had to be deferred */
     uint64_t fail[BPFMM_ALLOC_FAIL_NR];
     uint64_t bad_free[BPFMM_ALLOC_BAD_FREE_NR];
+    /* Appended fields. */
+    uint64_t deferred_drained; /* deferred frees merged by lock holders */
+    /* try/nolock calls that found a lock held by their own thread: a signal handler that
+     * interrupted its thread inside the zone lock / inside its thread cache. */
+    uint64_t reentered_zone, reentered_pcp;
+    uint64_t pcp_slots, pcp_slots_claimed;
+    uint64_t owner_conflicts; /* debug builds: frames found owned twice (always 0 if sound) */
 };
 
 /* A consistent snapshot only when no operation runs concurrently; otherwise approximate. */
@@ -165,6 +180,10 @@ struct bpfmm_slab_stats {
     uint64_t pages;  /* pages owned by the cache */
     uint64_t objs_total, objs_inuse;
     uint64_t alloc_fail, bad_free;
+    /* Appended fields. */
+    uint64_t objs_deferred;  /* freed with free_nolock while the cache was busy, not merged */
+    uint64_t try_busy;       /* try_alloc calls that found the cache locked (-EAGAIN) */
+    uint64_t deferred_frees; /* free_nolock calls that had to defer */
 };
 int bpfmm_alloc_slab_get_stats(const bpfmm_slab_t *s, struct bpfmm_slab_stats *st);
 

@@ -1,0 +1,23 @@
+/*
+ * White-box hooks for bpfmm's own tests and benchmarks (tests/alloc, bench/bench_alloc.c):
+ * holding an allocator's zone lock from a chosen thread, to measure or exercise what the
+ * try/nolock paths do while another thread holds it. Not part of the public API; nothing in
+ * the library calls these.
+ */
+#ifndef BPFMM_ALLOC_TESTING_H
+#define BPFMM_ALLOC_TESTING_H
+
+#include "bpfmm/alloc.h"
+
+#include <stdbool.h>
+
+/* Blocking: takes the zone lock as the blocking API would (and drains deferred frees). */
+void alloc_testing_zone_lock(bpfmm_alloc_t *a);
+/* Releases it (merging frees deferred meanwhile). */
+void alloc_testing_zone_unlock(bpfmm_alloc_t *a);
+/* Pages currently cached in the calling thread's cache for a (0 without a slot). */
+unsigned alloc_testing_my_pcp_pages(bpfmm_alloc_t *a);
+/* sizeof the per-frame metadata in this build. */
+size_t alloc_testing_frame_size(void);
+
+#endif
