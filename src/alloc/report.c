@@ -44,11 +44,11 @@ static const char *kind_name(enum frame_kind k)
     case FK_ALLOC:
         return "allocated";
     case FK_PCP:
-        return "free in a thread cache";
+        return "free (in a thread cache)";
     case FK_FREEING:
         return "being freed";
     case FK_DEFERRED:
-        return "free, on the deferred list";
+        return "free (on the deferred list)";
     default:
         return "?";
     }
@@ -60,11 +60,10 @@ void msg_where(struct msg *m, const struct bpfmm_alloc *a, uint32_t pfn)
     if (fs_kind(s) != FK_TAIL) {
         msg_str(m, "pfn ");
         msg_u64(m, pfn);
-        msg_str(m, " heads a ");
-        msg_str(m, kind_name(fs_kind(s)));
-        msg_str(m, " order-");
+        msg_str(m, " heads an order-");
         msg_u64(m, fs_order(s));
-        msg_str(m, " block");
+        msg_str(m, " block that is ");
+        msg_str(m, kind_name(fs_kind(s)));
         return;
     }
     /* A tail: its block's head is the nearest aligned head below with a large enough order. */
@@ -74,12 +73,12 @@ void msg_where(struct msg *m, const struct bpfmm_alloc *a, uint32_t pfn)
         if (fs_kind(hs) != FK_TAIL && fs_order(hs) >= o) {
             msg_str(m, "pfn ");
             msg_u64(m, pfn);
-            msg_str(m, " is a tail page inside the ");
-            msg_str(m, kind_name(fs_kind(hs)));
-            msg_str(m, " order-");
+            msg_str(m, " is a tail page of the order-");
             msg_u64(m, fs_order(hs));
             msg_str(m, " block at pfn ");
             msg_u64(m, h);
+            msg_str(m, ", which is ");
+            msg_str(m, kind_name(fs_kind(hs)));
             return;
         }
     }

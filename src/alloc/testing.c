@@ -25,3 +25,13 @@ size_t alloc_testing_frame_size(void)
 {
     return sizeof(struct frame);
 }
+
+void alloc_testing_zone_lock_raw(bpfmm_alloc_t *a)
+{
+    zlock_lock(&a->lock, alloc_thread_token());
+}
+
+void alloc_testing_zone_unlock_raw(bpfmm_alloc_t *a)
+{
+    zlock_unlock(&a->lock);
+}
