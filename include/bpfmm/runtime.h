@@ -80,9 +80,15 @@ bpfmm_rt_obj_t *bpfmm_rt_obj_open_insns(const void *insns, size_t size,
 void bpfmm_rt_obj_close(bpfmm_rt_obj_t *obj);
 
 /* Sets a `const volatile` global in .rodata before load, parsing value per its BTF type
- * (integers in any C base, bool as true/false/0/1, char arrays as strings). */
+ * (integers in any C base or 0b binary, range-checked; bool as true/false/0/1; enums by name or
+ * number; char arrays as strings; structs {a=1,b=2}; arrays [1,2]). -ENOENT for an unknown name
+ * (the message lists the knobs), -ERANGE / -EINVAL for a bad value, -EBUSY after load. */
 int bpfmm_rt_obj_set_rodata(bpfmm_rt_obj_t *obj, const char *name, const char *value, char *log_buf,
                             size_t log_size);
+/* Knobs in definition order: the i-th knob's name, or NULL past the last. */
+const char *bpfmm_rt_obj_knob_name(const bpfmm_rt_obj_t *obj, unsigned i);
+/* Formats a knob's current value; returns its length, -ENOENT, or -ENOSPC (truncated). */
+int bpfmm_rt_obj_get_rodata(const bpfmm_rt_obj_t *obj, const char *name, char *buf, size_t size);
 
 #define BPFMM_RT_LOAD_COMPAT (1u << 0) /* conformance mode: r1 = memory, r2 = its length */
 
@@ -104,6 +110,8 @@ struct bpfmm_rt_load_opts {
 int bpfmm_rt_obj_load(bpfmm_rt_obj_t *obj, const struct bpfmm_rt_load_opts *opts);
 
 const char *bpfmm_rt_obj_name(const bpfmm_rt_obj_t *obj);
+bool bpfmm_rt_obj_is_loaded(const bpfmm_rt_obj_t *obj);
+/* The "license" section's string, or NULL when there is none (programs load either way). */
 const char *bpfmm_rt_obj_license(const bpfmm_rt_obj_t *obj);
 
 unsigned bpfmm_rt_obj_prog_count(const bpfmm_rt_obj_t *obj);
@@ -169,6 +177,11 @@ uint32_t bpfmm_rt_map_max_entries(const bpfmm_rt_map_t *m);
 /* Global-data maps (.data, .bss, .rodata) are single-entry arrays named after their section. */
 bool bpfmm_rt_map_is_global(const bpfmm_rt_map_t *m);
 
+/* Host-side map calls go through the same code as programs' helpers: async-signal-safe and
+ * never waiting for a lock (-EBUSY when a bucket stays locked, e.g. by the thread a signal
+ * handler interrupted). Errors: -ENOENT absent, -EEXIST (BPF_NOEXIST), -E2BIG full HASH or
+ * index past the end, -ENOMEM, -EINVAL (bad flags; array delete), -EPERM (.rodata after load). */
+
 /* Copies the value out. -ENOENT if absent. */
 int bpfmm_rt_map_lookup(bpfmm_rt_map_t *m, const void *key, void *value);
 /* flags: Linux's BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2. */
@@ -176,6 +189,8 @@ int bpfmm_rt_map_update(bpfmm_rt_map_t *m, const void *key, const void *value, u
 int bpfmm_rt_map_delete(bpfmm_rt_map_t *m, const void *key);
 /* key NULL: first key. -ENOENT after the last. */
 int bpfmm_rt_map_next_key(bpfmm_rt_map_t *m, const void *key, void *next_key);
+/* What an error from the calls above means for this map, for messages (static string). */
+const char *bpfmm_rt_map_strerror(const bpfmm_rt_map_t *m, int err);
 
 /* Parse/format keys and values as the map's BTF types describe them (integers, char arrays as
  * strings, structs as {a=1,b=2}); for `bpfmm` to show and edit maps. */

@@ -1,0 +1,720 @@
+/*
+ * BTF-driven parsing and formatting of keys, values and knobs (syntax in rt_btf_value.h).
+ * libbpf's btf_dump__dump_type_data prints C initialiser syntax ("(struct x){.a = 1,}"); the
+ * CLI wants the compact form that it also parses back, so both directions live here, using
+ * libbpf's BTF accessors only. Owns no map or knob logic.
+ */
+#include "rt_btf_value.h"
+
+#include "rt_btf.h"
+#include "rt_obj.h"
+
+#include <bpf/btf.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 16
+
+/* --- shared ------------------------------------------------------------------------------ */
+
+static bool is_char_type(const struct btf *btf, uint32_t id)
+{
+    const struct btf_type *t = btf__type_by_id(btf, rt_btf_skip_mods(btf, id));
+    if (!t || !btf_is_int(t) || t->size != 1)
+        return false;
+    const char *n = btf__name_by_offset(btf, t->name_off);
+    return (btf_int_encoding(t) & BTF_INT_CHAR) ||
+           (n && (strcmp(n, "char") == 0 || strcmp(n, "signed char") == 0 ||
+                  strcmp(n, "unsigned char") == 0));
+}
+
+static uint64_t load_uint(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    memcpy(&v, p, n > 8 ? 8 : n);
+    return v;
+}
+
+static int64_t sign_extend(uint64_t v, unsigned bits)
+{
+    if (bits >= 64)
+        return (int64_t)v;
+    uint64_t m = 1ull << (bits - 1);
+    v &= (1ull << bits) - 1;
+    return (int64_t)((v ^ m) - m);
+}
+
+/* --- formatting -------------------------------------------------------------------------- */
+
+struct out {
+    char *buf;
+    size_t size, len;
+    bool overflow;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = o->len < o->size ? o->size - o->len : 0;
+    int n = vsnprintf(o->buf + (o->len < o->size ? o->len : o->size - 1), room ? room : 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= room)
+        o->overflow = true;
+    o->len += (size_t)n;
+}
+
+static void fmt_raw(struct out *o, const unsigned char *d, size_t size)
+{
+    if (size == 1 || size == 2 || size == 4 || size == 8) {
+        put(o, "%" PRIu64, load_uint(d, size));
+        return;
+    }
+    for (size_t i = 0; i < size; i++)
+        put(o, i ? " %02x" : "%02x", d[i]);
+}
+
+static void fmt_string(struct out *o, const unsigned char *d, size_t n)
+{
+    put(o, "\"");
+    for (size_t i = 0; i < n && d[i]; i++) {
+        unsigned char c = d[i];
+        if (c == '"' || c == '\\')
+            put(o, "\\%c", c);
+        else if (isprint(c))
+            put(o, "%c", c);
+        else
+            put(o, "\\x%02x", c);
+    }
+    put(o, "\"");
+}
+
+static void fmt_type(struct out *o, const struct btf *btf, uint32_t id, const unsigned char *d,
+                     size_t avail, int depth);
+
+static void fmt_int_bits(struct out *o, const struct btf_type *t, uint64_t v, unsigned bits)
+{
+    uint8_t enc = btf_int_encoding(t);
+    if (enc & BTF_INT_BOOL)
+        put(o, "%s", v ? "true" : "false");
+    else if (enc & BTF_INT_SIGNED)
+        put(o, "%" PRId64, sign_extend(v, bits));
+    else
+        put(o, "%" PRIu64, (uint64_t)(bits < 64 ? v & ((1ull << bits) - 1) : v));
+}
+
+static void fmt_members(struct out *o, const struct btf *btf, const struct btf_type *t,
+                        const unsigned char *d, size_t avail, int depth)
+{
+    const struct btf_member *m = btf_members(t);
+    unsigned n = btf_vlen(t);
+    if (btf_is_union(t) && n > 1)
+        n = 1; /* a union shows its first member */
+    put(o, "{");
+    for (unsigned i = 0; i < n; i++, m++) {
+        const char *name = btf__name_by_offset(btf, m->name_off);
+        uint32_t bit_off = btf_member_bit_offset(t, i);
+        uint32_t bits = btf_member_bitfield_size(t, i);
+        if (i)
+            put(o, ",");
+        if (name && *name)
+            put(o, "%s=", name);
+        if (bits) {
+            const struct btf_type *mt = btf__type_by_id(btf, rt_btf_skip_mods(btf, m->type));
+            size_t byte = bit_off / 8;
+            if (byte + (bit_off % 8 + bits + 7) / 8 > avail) {
+                put(o, "?");
+                continue;
+            }
+            unsigned char tmp[16] = {0};
+            size_t nb = (bit_off % 8 + bits + 7) / 8;
+            memcpy(tmp, d + byte, nb > 9 ? 9 : nb);
+            uint64_t v = load_uint(tmp, 8) >> (bit_off % 8);
+            if (nb == 9)
+                v |= (uint64_t)tmp[8] << (64 - bit_off % 8);
+            if (mt && btf_is_int(mt))
+                fmt_int_bits(o, mt, v, bits);
+            else
+                put(o, "%" PRIu64, (uint64_t)(v & (bits < 64 ? (1ull << bits) - 1 : ~0ull)));
+            continue;
+        }
+        if (bit_off / 8 > avail) {
+            put(o, "?");
+            continue;
+        }
+        fmt_type(o, btf, m->type, d + bit_off / 8, avail - bit_off / 8, depth + 1);
+    }
+    put(o, "}");
+}
+
+static void fmt_type(struct out *o, const struct btf *btf, uint32_t id, const unsigned char *d,
+                     size_t avail, int depth)
+{
+    id = rt_btf_skip_mods(btf, id);
+    const struct btf_type *t = btf__type_by_id(btf, id);
+    int64_t sz = btf__resolve_size(btf, id);
+    if (!t || depth > MAX_DEPTH || (sz >= 0 && (size_t)sz > avail)) {
+        put(o, "?");
+        return;
+    }
+    switch (btf_kind(t)) {
+    case BTF_KIND_INT: {
+        if (t->size > 8) {
+            put(o, "0x");
+            for (size_t i = t->size; i-- > 0;)
+                put(o, "%02x", d[i]);
+            return;
+        }
+        unsigned bits = btf_int_bits(t);
+        uint64_t v = load_uint(d, t->size) >> btf_int_offset(t);
+        fmt_int_bits(o, t, v, bits ? bits : t->size * 8);
+        return;
+    }
+    case BTF_KIND_PTR:
+        put(o, "0x%" PRIx64, load_uint(d, 8));
+        return;
+    case BTF_KIND_ENUM:
+    case BTF_KIND_ENUM64: {
+        bool sgn = btf_kflag(t);
+        uint64_t v = load_uint(d, t->size);
+        int64_t sv = sign_extend(v, t->size * 8);
+        for (unsigned i = 0; i < btf_vlen(t); i++) {
+            uint64_t ev;
+            const char *name;
+            if (btf_is_enum(t)) {
+                const struct btf_enum *e = btf_enum(t) + i;
+                ev = sgn ? (uint64_t)(int64_t)e->val : (uint64_t)(uint32_t)e->val;
+                name = btf__name_by_offset(btf, e->name_off);
+            } else {
+                const struct btf_enum64 *e = btf_enum64(t) + i;
+                ev = btf_enum64_value(e);
+                name = btf__name_by_offset(btf, e->name_off);
+            }
+            uint64_t cmp = t->size < 8 ? ev & ((1ull << (t->size * 8)) - 1) : ev;
+            if (cmp == v && name) {
+                put(o, "%s", name);
+                return;
+            }
+        }
+        if (sgn)
+            put(o, "%" PRId64, sv);
+        else
+            put(o, "%" PRIu64, v);
+        return;
+    }
+    case BTF_KIND_FLOAT:
+        if (t->size == 4) {
+            float f;
+            memcpy(&f, d, 4);
+            put(o, "%g", (double)f);
+        } else if (t->size == 8) {
+            double f;
+            memcpy(&f, d, 8);
+            put(o, "%g", f);
+        } else {
+            fmt_raw(o, d, t->size);
+        }
+        return;
+    case BTF_KIND_ARRAY: {
+        const struct btf_array *a = btf_array(t);
+        int64_t es = btf__resolve_size(btf, a->type);
+        if (es <= 0) {
+            put(o, "?");
+            return;
+        }
+        if (is_char_type(btf, a->type)) {
+            fmt_string(o, d, a->nelems);
+            return;
+        }
+        put(o, "[");
+        for (uint32_t i = 0; i < a->nelems; i++) {
+            if (i)
+                put(o, ",");
+            fmt_type(o, btf, a->type, d + i * es, avail - i * es, depth + 1);
+            if (o->overflow)
+                break;
+        }
+        put(o, "]");
+        return;
+    }
+    case BTF_KIND_STRUCT:
+    case BTF_KIND_UNION:
+        fmt_members(o, btf, t, d, avail, depth);
+        return;
+    case BTF_KIND_VAR:
+        fmt_type(o, btf, t->type, d, avail, depth + 1);
+        return;
+    case BTF_KIND_DATASEC: {
+        const struct btf_var_secinfo *vs = btf_var_secinfos(t);
+        put(o, "{");
+        bool first = true;
+        for (unsigned i = 0; i < btf_vlen(t); i++, vs++) {
+            const struct btf_type *v = btf__type_by_id(btf, vs->type);
+            const char *name = v ? btf__name_by_offset(btf, v->name_off) : NULL;
+            if (!v || !btf_is_var(v) || vs->offset + (uint64_t)vs->size > avail)
+                continue;
+            put(o, "%s%s=", first ? "" : ",", name ? name : "?");
+            first = false;
+            fmt_type(o, btf, v->type, d + vs->offset, vs->size, depth + 1);
+        }
+        put(o, "}");
+        return;
+    }
+    default:
+        fmt_raw(o, d, sz > 0 ? (size_t)sz : 0);
+        return;
+    }
+}
+
+int rt_btf_format(const struct btf *btf, uint32_t type_id, const void *data, size_t size, char *buf,
+                  size_t bufsize)
+{
+    if (!buf || !bufsize)
+        return -EINVAL;
+    struct out o = {.buf = buf, .size = bufsize};
+    buf[0] = '\0';
+    int64_t sz = btf && type_id ? btf__resolve_size(btf, type_id) : -1;
+    if (btf && type_id && (sz == (int64_t)size || btf_is_datasec(btf__type_by_id(btf, type_id))))
+        fmt_type(&o, btf, type_id, data, size, 0);
+    else
+        fmt_raw(&o, data, size);
+    if (o.overflow)
+        return -ENOSPC;
+    return (int)o.len;
+}
+
+/* --- parsing ----------------------------------------------------------------------------- */
+
+struct in {
+    const char *text, *p;
+    char *log;
+    size_t log_size;
+};
+
+__attribute__((format(printf, 2, 3))) static int perr(struct in *in, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    rt_log(in->log, in->log_size, "%s (at offset %td of \"%s\")", msg, in->p - in->text, in->text);
+    return -EINVAL;
+}
+
+static void skip_ws(struct in *in)
+{
+    while (isspace((unsigned char)*in->p))
+        in->p++;
+}
+
+static bool accept(struct in *in, char c)
+{
+    skip_ws(in);
+    if (*in->p != c)
+        return false;
+    in->p++;
+    return true;
+}
+
+/* A bare token: up to a delimiter of the aggregate syntax. */
+static size_t token_len(const char *p)
+{
+    size_t n = 0;
+    while (p[n] && !strchr(",{}[]=", p[n]) && !isspace((unsigned char)p[n]))
+        n++;
+    return n;
+}
+
+static int parse_int_token(struct in *in, bool sgn, unsigned bits, uint64_t *out, const char *what)
+{
+    skip_ws(in);
+    size_t n = token_len(in->p);
+    if (n == 0 || n >= 80)
+        return perr(in, "expected an integer for %s", what);
+    char tok[80];
+    memcpy(tok, in->p, n);
+    tok[n] = '\0';
+    char *end;
+    errno = 0;
+    const char *digits = tok;
+    bool neg = false;
+    if (*digits == '-' || *digits == '+') {
+        neg = *digits == '-';
+        digits++;
+    }
+    uint64_t mag;
+    if (digits[0] == '0' && (digits[1] == 'b' || digits[1] == 'B'))
+        mag = strtoull(digits + 2, &end, 2);
+    else
+        mag = strtoull(digits, &end, 0);
+    if (end == digits || *end || (digits[0] == '0' && (digits[1] | 32) == 'b' && end == digits + 2))
+        return perr(in, "'%s' is not an integer (for %s)", tok, what);
+    if (*digits == '-' || errno == ERANGE)
+        return perr(in, "%s out of range for %s", tok, what), -ERANGE;
+    uint64_t v;
+    if (sgn) {
+        uint64_t lim = bits >= 64 ? 1ull << 63 : 1ull << (bits - 1);
+        if ((neg && mag > lim) || (!neg && mag > lim - 1)) {
+            perr(in, "%s out of range for %s (%u-bit signed)", tok, what, bits);
+            return -ERANGE;
+        }
+        v = neg ? (uint64_t)(-(int64_t)(mag - 1) - 1) : mag;
+    } else {
+        if (neg && mag) {
+            perr(in, "%s out of range for %s (unsigned)", tok, what);
+            return -ERANGE;
+        }
+        if (bits < 64 && mag > (1ull << bits) - 1) {
+            perr(in, "%s out of range for %s (%u-bit unsigned, max %llu)", tok, what, bits,
+                 (unsigned long long)((1ull << bits) - 1));
+            return -ERANGE;
+        }
+        v = mag;
+    }
+    in->p += n;
+    *out = v;
+    return 0;
+}
+
+static void store_uint(unsigned char *d, size_t n, uint64_t v)
+{
+    memcpy(d, &v, n > 8 ? 8 : n);
+}
+
+static int parse_raw(struct in *in, unsigned char *out, size_t size)
+{
+    if (size == 1 || size == 2 || size == 4 || size == 8) {
+        uint64_t v;
+        int err = parse_int_token(in, false, (unsigned)size * 8, &v, "the value");
+        if (err)
+            return err;
+        store_uint(out, size, v);
+        return 0;
+    }
+    for (size_t i = 0; i < size; i++) {
+        skip_ws(in);
+        if (!isxdigit((unsigned char)in->p[0]) || !isxdigit((unsigned char)in->p[1]))
+            return perr(in, "expected %zu hex bytes (\"00 01 ...\"), got fewer", size);
+        char tmp[3] = {in->p[0], in->p[1], 0};
+        out[i] = (unsigned char)strtoul(tmp, NULL, 16);
+        in->p += 2;
+    }
+    return 0;
+}
+
+static int parse_string(struct in *in, unsigned char *out, uint32_t cap, bool top)
+{
+    skip_ws(in);
+    size_t n = 0;
+    if (*in->p == '"') {
+        in->p++;
+        while (*in->p && *in->p != '"') {
+            int c = (unsigned char)*in->p++;
+            if (c == '\\') {
+                c = (unsigned char)*in->p++;
+                switch (c) {
+                case 'n':
+                    c = '\n';
+                    break;
+                case 't':
+                    c = '\t';
+                    break;
+                case '0':
+                    c = 0;
+                    break;
+                case 'x': {
+                    char tmp[3] = {0};
+                    for (int k = 0; k < 2 && isxdigit((unsigned char)*in->p); k++)
+                        tmp[k] = *in->p++;
+                    c = (int)strtoul(tmp, NULL, 16);
+                    break;
+                }
+                case '\0':
+                    return perr(in, "unterminated string");
+                default:
+                    break;
+                }
+            }
+            if (n >= cap)
+                return perr(in, "string longer than the %u-byte array", cap);
+            out[n++] = (unsigned char)c;
+        }
+        if (*in->p != '"')
+            return perr(in, "unterminated string");
+        in->p++;
+        return 0;
+    }
+    /* Bare: the rest of the text at top level, else up to a delimiter. */
+    size_t len = top ? strlen(in->p) : token_len(in->p);
+    if (len > cap)
+        return perr(in, "string of %zu characters longer than the %u-byte array", len, cap);
+    memcpy(out, in->p, len);
+    in->p += len;
+    return 0;
+}
+
+static int parse_type(struct in *in, const struct btf *btf, uint32_t id, unsigned char *out,
+                      bool top, int depth, const char *what);
+
+static int parse_int_type(struct in *in, const struct btf_type *t, unsigned char *out,
+                          const char *what)
+{
+    uint8_t enc = btf_int_encoding(t);
+    skip_ws(in);
+    if (enc & BTF_INT_BOOL) {
+        size_t n = token_len(in->p);
+        bool v;
+        if ((n == 4 && !strncmp(in->p, "true", 4)) || (n == 1 && *in->p == '1'))
+            v = true;
+        else if ((n == 5 && !strncmp(in->p, "false", 5)) || (n == 1 && *in->p == '0'))
+            v = false;
+        else
+            return perr(in, "expected true, false, 1 or 0 for bool %s", what);
+        in->p += n;
+        out[0] = v;
+        return 0;
+    }
+    if (t->size > 8)
+        return perr(in, "%u-byte integers cannot be set from text (%s)", t->size, what);
+    if (t->size == 1 && in->p[0] == '\'' && in->p[1] && in->p[2] == '\'') {
+        out[0] = (unsigned char)in->p[1];
+        in->p += 3;
+        return 0;
+    }
+    unsigned bits = btf_int_bits(t);
+    uint64_t v;
+    int err = parse_int_token(in, enc & BTF_INT_SIGNED, bits ? bits : t->size * 8, &v, what);
+    if (err)
+        return err;
+    store_uint(out, t->size, v);
+    return 0;
+}
+
+static int parse_enum(struct in *in, const struct btf *btf, const struct btf_type *t,
+                      unsigned char *out, const char *what)
+{
+    skip_ws(in);
+    size_t n = token_len(in->p);
+    for (unsigned i = 0; i < btf_vlen(t); i++) {
+        const char *name;
+        uint64_t v;
+        if (btf_is_enum(t)) {
+            name = btf__name_by_offset(btf, btf_enum(t)[i].name_off);
+            v = (uint64_t)(int64_t)btf_enum(t)[i].val;
+        } else {
+            name = btf__name_by_offset(btf, btf_enum64(t)[i].name_off);
+            v = btf_enum64_value(&btf_enum64(t)[i]);
+        }
+        if (name && strlen(name) == n && strncmp(name, in->p, n) == 0) {
+            store_uint(out, t->size, v);
+            in->p += n;
+            return 0;
+        }
+    }
+    if (n && (isdigit((unsigned char)*in->p) || *in->p == '-')) {
+        uint64_t v;
+        int err = parse_int_token(in, btf_kflag(t) || *in->p == '-', t->size * 8, &v, what);
+        if (!err)
+            store_uint(out, t->size, v);
+        return err;
+    }
+    char names[160] = "";
+    for (unsigned i = 0; i < btf_vlen(t) && strlen(names) < sizeof(names) - 40; i++) {
+        const char *name = btf__name_by_offset(btf, btf_is_enum(t) ? btf_enum(t)[i].name_off
+                                                                   : btf_enum64(t)[i].name_off);
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+                 name ? name : "?");
+    }
+    return perr(in, "expected one of %s (or a number) for %s", names, what);
+}
+
+static int parse_bitfield(struct in *in, const struct btf *btf, const struct btf_member *m,
+                          uint32_t bit_off, uint32_t bits, unsigned char *out, const char *what)
+{
+    const struct btf_type *mt = btf__type_by_id(btf, rt_btf_skip_mods(btf, m->type));
+    bool sgn = mt && btf_is_int(mt) && (btf_int_encoding(mt) & BTF_INT_SIGNED);
+    uint64_t v;
+    int err = parse_int_token(in, sgn, bits, &v, what);
+    if (err)
+        return err;
+    if (bits < 64)
+        v &= (1ull << bits) - 1;
+    for (uint32_t b = 0; b < bits; b++) {
+        uint32_t pos = bit_off + b;
+        if (v >> b & 1)
+            out[pos / 8] |= (unsigned char)(1u << (pos % 8));
+        else
+            out[pos / 8] &= (unsigned char)~(1u << (pos % 8));
+    }
+    return 0;
+}
+
+static int parse_struct(struct in *in, const struct btf *btf, const struct btf_type *t,
+                        unsigned char *out, bool top, int depth, const char *what)
+{
+    skip_ws(in);
+    /* A one-member struct (e.g. struct { char comm[16]; }) also takes the member's syntax. */
+    if (*in->p != '{' && btf_vlen(t) == 1 && !btf_is_datasec(t) && !btf_member_bitfield_size(t, 0))
+        return parse_type(in, btf, btf_members(t)[0].type, out + btf_member_bit_offset(t, 0) / 8,
+                          top, depth + 1, what);
+    if (!accept(in, '{'))
+        return perr(in, "expected '{' for %s", what);
+    unsigned next = 0, n = btf_vlen(t);
+    bool datasec = btf_is_datasec(t);
+    if (accept(in, '}'))
+        return 0;
+    for (;;) {
+        skip_ws(in);
+        size_t tl = token_len(in->p);
+        const char *eq = in->p + tl;
+        while (isspace((unsigned char)*eq))
+            eq++;
+        unsigned idx = next;
+        if (tl && *eq == '=') {
+            idx = n;
+            for (unsigned i = 0; i < n; i++) {
+                uint32_t name_off =
+                    datasec ? btf__type_by_id(btf, btf_var_secinfos(t)[i].type)->name_off
+                            : btf_members(t)[i].name_off;
+                const char *name = btf__name_by_offset(btf, name_off);
+                if (name && strlen(name) == tl && !strncmp(name, in->p, tl)) {
+                    idx = i;
+                    break;
+                }
+            }
+            if (idx == n)
+                return perr(in, "%s has no field '%.*s'", what, (int)tl, in->p);
+            in->p = eq + 1;
+        } else if (idx >= n) {
+            return perr(in, "too many values for %s (%u fields)", what, n);
+        }
+        int err;
+        if (datasec) {
+            const struct btf_var_secinfo *vs = &btf_var_secinfos(t)[idx];
+            err = parse_type(in, btf, vs->type, out + vs->offset, false, depth + 1, what);
+        } else {
+            const struct btf_member *m = &btf_members(t)[idx];
+            uint32_t bit_off = btf_member_bit_offset(t, idx);
+            uint32_t bits = btf_member_bitfield_size(t, idx);
+            if (bits)
+                err = parse_bitfield(in, btf, m, bit_off, bits, out, what);
+            else
+                err = parse_type(in, btf, m->type, out + bit_off / 8, false, depth + 1, what);
+        }
+        if (err)
+            return err;
+        next = idx + 1;
+        if (accept(in, '}'))
+            return 0;
+        if (!accept(in, ','))
+            return perr(in, "expected ',' or '}' in %s", what);
+    }
+}
+
+static int parse_array(struct in *in, const struct btf *btf, const struct btf_type *t,
+                       unsigned char *out, bool top, int depth, const char *what)
+{
+    const struct btf_array *a = btf_array(t);
+    if (is_char_type(btf, a->type))
+        return parse_string(in, out, a->nelems, top);
+    int64_t es = btf__resolve_size(btf, a->type);
+    if (es <= 0)
+        return perr(in, "array element of %s has no size", what);
+    char close;
+    if (accept(in, '['))
+        close = ']';
+    else if (accept(in, '{'))
+        close = '}';
+    else
+        return perr(in, "expected '[' for array %s", what);
+    if (accept(in, close))
+        return 0;
+    for (uint32_t i = 0;; i++) {
+        if (i >= a->nelems)
+            return perr(in, "more than %u elements for %s", a->nelems, what);
+        int err = parse_type(in, btf, a->type, out + i * es, false, depth + 1, what);
+        if (err)
+            return err;
+        if (accept(in, close))
+            return 0;
+        if (!accept(in, ','))
+            return perr(in, "expected ',' or '%c' in %s", close, what);
+    }
+}
+
+static int parse_type(struct in *in, const struct btf *btf, uint32_t id, unsigned char *out,
+                      bool top, int depth, const char *what)
+{
+    id = rt_btf_skip_mods(btf, id);
+    const struct btf_type *t = btf__type_by_id(btf, id);
+    if (!t || depth > MAX_DEPTH)
+        return perr(in, "unusable BTF type for %s", what);
+    switch (btf_kind(t)) {
+    case BTF_KIND_INT:
+        return parse_int_type(in, t, out, what);
+    case BTF_KIND_PTR: {
+        uint64_t v;
+        int err = parse_int_token(in, false, 64, &v, what);
+        if (!err)
+            store_uint(out, 8, v);
+        return err;
+    }
+    case BTF_KIND_ENUM:
+    case BTF_KIND_ENUM64:
+        return parse_enum(in, btf, t, out, what);
+    case BTF_KIND_FLOAT: {
+        skip_ws(in);
+        char *end;
+        double d = strtod(in->p, &end);
+        if (end == in->p)
+            return perr(in, "expected a number for %s", what);
+        in->p = end;
+        if (t->size == 4) {
+            float f = (float)d;
+            memcpy(out, &f, 4);
+        } else if (t->size == 8) {
+            memcpy(out, &d, 8);
+        } else {
+            return perr(in, "%u-byte floats are not supported (%s)", t->size, what);
+        }
+        return 0;
+    }
+    case BTF_KIND_ARRAY:
+        return parse_array(in, btf, t, out, top, depth, what);
+    case BTF_KIND_STRUCT:
+    case BTF_KIND_UNION:
+    case BTF_KIND_DATASEC:
+        return parse_struct(in, btf, t, out, top, depth, what);
+    case BTF_KIND_VAR:
+        return parse_type(in, btf, t->type, out, top, depth + 1, what);
+    default:
+        return perr(in, "values of BTF kind %u cannot be parsed (%s)", btf_kind(t), what);
+    }
+}
+
+int rt_btf_parse(const struct btf *btf, uint32_t type_id, const char *text, void *out, size_t size,
+                 char *log, size_t log_size)
+{
+    struct in in = {.text = text, .p = text, .log = log, .log_size = log_size};
+    memset(out, 0, size);
+    int err;
+    const struct btf_type *t = btf && type_id ? btf__type_by_id(btf, type_id) : NULL;
+    int64_t sz = t ? btf__resolve_size(btf, type_id) : -1;
+    if (t && (sz == (int64_t)size || btf_is_datasec(t)))
+        err = parse_type(&in, btf, type_id, out, true, 0, "the value");
+    else
+        err = parse_raw(&in, out, size);
+    if (err)
+        return err;
+    skip_ws(&in);
+    if (*in.p)
+        return perr(&in, "unexpected trailing text '%s'", in.p);
+    return 0;
+}
