@@ -17,14 +17,19 @@
 
 /* A thread's view of the allocators it has used. Written only by the blocking path of the
  * owning thread; read by its signal handlers (hence the signal fences and the field order). */
+/* Fields are relaxed atomics: the only other reader is this thread's signal handler, for which
+ * C11 promises only lock-free atomics; on the usual targets they compile to plain moves. */
 struct tls_ent {
-    const struct bpfmm_alloc *a;
-    uint64_t id;
-    struct pcp_slot *slot; /* NULL: no slot was free */
-    uint64_t gen;          /* a->slot_gen when claiming failed */
+    _Atomic(const struct bpfmm_alloc *) a;
+    _Atomic uint64_t id;
+    _Atomic(struct pcp_slot *) slot; /* NULL: no slot was free */
+    uint64_t gen;                    /* a->slot_gen when claiming failed (blocking path only) */
 };
 static __thread struct tls_ent tls_ent[TLS_ENTS] TLS_IE;
-static __thread unsigned tls_nr TLS_IE;
+static __thread _Atomic unsigned tls_nr TLS_IE;
+
+#define LD(x)    atomic_load_explicit(&(x), memory_order_relaxed)
+#define ST(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 static __thread char tls_token TLS_IE; /* its address is the thread's token */
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -181,11 +186,11 @@ static void tls_destructor(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&reg_lock);
-    for (unsigned i = 0; i < tls_nr; i++) {
+    for (unsigned i = 0; i < LD(tls_nr); i++) {
         struct tls_ent *e = &tls_ent[i];
-        if (e->a && e->slot && registry_alive(e->a, e->id)) {
-            struct bpfmm_alloc *a = (struct bpfmm_alloc *)e->a;
-            struct pcp_slot *s = e->slot;
+        if (LD(e->a) && LD(e->slot) && registry_alive(LD(e->a), LD(e->id))) {
+            struct bpfmm_alloc *a = (struct bpfmm_alloc *)LD(e->a);
+            struct pcp_slot *s = LD(e->slot);
             pcp_lock(s);
             zone_lock(a);
             pcp_flush(a, s, 0);
@@ -194,10 +199,10 @@ static void tls_destructor(void *arg)
             atomic_fetch_add_explicit(&a->slot_gen, 1, memory_order_relaxed);
             pcp_unlock(s);
         }
-        e->a = NULL;
+        ST(e->a, NULL);
     }
     atomic_signal_fence(memory_order_seq_cst);
-    tls_nr = 0;
+    ST(tls_nr, 0);
     pthread_mutex_unlock(&reg_lock);
 }
 
@@ -208,12 +213,15 @@ static void tls_key_create(void)
 
 struct pcp_slot *pcp_lookup(const struct bpfmm_alloc *a)
 {
-    unsigned n = tls_nr;
+    unsigned n = LD(tls_nr);
     atomic_signal_fence(memory_order_acquire);
     for (unsigned i = 0; i < n; i++) {
-        const struct tls_ent *e = &tls_ent[i];
-        if (e->a == a && e->id == a->id)
-            return e->slot;
+        struct tls_ent *e = &tls_ent[i];
+        if (LD(e->a) == a) {
+            atomic_signal_fence(memory_order_acquire);
+            if (LD(e->id) == a->id)
+                return LD(e->slot);
+        }
     }
     return NULL;
 }
@@ -233,8 +241,8 @@ static struct pcp_slot *claim_slot(struct bpfmm_alloc *a)
 static struct pcp_slot *pcp_get_slow(struct bpfmm_alloc *a)
 {
     struct tls_ent *e = NULL;
-    for (unsigned i = 0; i < tls_nr; i++) {
-        if (tls_ent[i].a == a && tls_ent[i].id == a->id) {
+    for (unsigned i = 0; i < LD(tls_nr); i++) {
+        if (LD(tls_ent[i].a) == a && LD(tls_ent[i].id) == a->id) {
             e = &tls_ent[i];
             break;
         }
@@ -246,16 +254,15 @@ static struct pcp_slot *pcp_get_slow(struct bpfmm_alloc *a)
             return NULL;
         e->gen = gen;
         struct pcp_slot *s = claim_slot(a);
-        atomic_signal_fence(memory_order_seq_cst);
-        e->slot = s;
+        ST(e->slot, s);
         return s;
     }
 
     pthread_once(&tls_key_once, tls_key_create);
     /* A free entry, or one whose allocator was destroyed. */
     pthread_mutex_lock(&reg_lock);
-    for (unsigned i = 0; i < tls_nr; i++) {
-        if (!tls_ent[i].a || !registry_alive(tls_ent[i].a, tls_ent[i].id)) {
+    for (unsigned i = 0; i < LD(tls_nr); i++) {
+        if (!LD(tls_ent[i].a) || !registry_alive(LD(tls_ent[i].a), LD(tls_ent[i].id))) {
             e = &tls_ent[i];
             break;
         }
@@ -263,36 +270,38 @@ static struct pcp_slot *pcp_get_slow(struct bpfmm_alloc *a)
     pthread_mutex_unlock(&reg_lock);
     bool append = false;
     if (!e) {
-        if (tls_nr == TLS_ENTS)
+        if (LD(tls_nr) == TLS_ENTS)
             return NULL; /* this thread uses too many allocators: zone path for this one */
-        e = &tls_ent[tls_nr];
+        e = &tls_ent[LD(tls_nr)];
         append = true;
     }
     /* A handler matches on a and id; invalidate before rewriting the rest. */
-    e->a = NULL;
+    ST(e->a, NULL);
     atomic_signal_fence(memory_order_seq_cst);
     e->gen = atomic_load_explicit(&a->slot_gen, memory_order_relaxed);
-    e->slot = claim_slot(a);
-    e->id = a->id;
+    struct pcp_slot *s = claim_slot(a);
+    ST(e->slot, s);
+    ST(e->id, a->id);
     atomic_signal_fence(memory_order_seq_cst);
-    e->a = a;
+    ST(e->a, a);
     atomic_signal_fence(memory_order_seq_cst);
     if (append)
-        tls_nr++;
-    if (e->slot)
+        ST(tls_nr, LD(tls_nr) + 1);
+    if (s)
         pthread_setspecific(tls_key, (void *)1);
-    return e->slot;
+    return s;
 }
 
 struct pcp_slot *pcp_get(struct bpfmm_alloc *a)
 {
     if (a->pcp_max_order < 0)
         return NULL;
-    unsigned n = tls_nr;
+    unsigned n = LD(tls_nr);
     for (unsigned i = 0; i < n; i++) {
-        const struct tls_ent *e = &tls_ent[i];
-        if (e->a == a && e->id == a->id && e->slot)
-            return e->slot;
+        struct tls_ent *e = &tls_ent[i];
+        struct pcp_slot *s;
+        if (LD(e->a) == a && LD(e->id) == a->id && (s = LD(e->slot)))
+            return s;
     }
     return pcp_get_slow(a);
 }
