@@ -12,6 +12,70 @@
 #define OPT(o, f, def)                                                                             \
     ((o) && (o)->sz >= offsetof(__typeof__(*(o)), f) + sizeof((o)->f) ? (o)->f : (def))
 
+void rt_obj_free_load_copies(struct bpfmm_rt_obj *obj)
+{
+    free((char *)obj->ctx_desc.name);
+    if (obj->ctx_fields)
+        for (unsigned i = 0; i < obj->ctx_desc.nr_fields; i++)
+            free((char *)obj->ctx_fields[i].name);
+    free(obj->ctx_fields);
+    if (obj->helpers)
+        for (unsigned i = 0; i < obj->nr_helpers; i++)
+            free((char *)obj->helpers[i].name);
+    free(obj->helpers);
+    memset(&obj->ctx_desc, 0, sizeof(obj->ctx_desc));
+    obj->ctx_fields = NULL;
+    obj->helpers = NULL;
+    obj->nr_helpers = 0;
+}
+
+static char *dup_or_null(const char *s, bool *fail)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *fail = true;
+    return d;
+}
+
+/* The caller's ctx description and helper table may be temporaries: the object keeps its own
+ * copies for as long as the verified programs live. */
+static int copy_load_opts(struct bpfmm_rt_obj *obj, const struct bpfmm_rt_ctx_desc *ctx,
+                          const struct bpfmm_rt_helper *helpers, unsigned nr_helpers)
+{
+    bool fail = false;
+    rt_obj_free_load_copies(obj);
+    if (ctx) {
+        obj->ctx_desc = *ctx;
+        obj->ctx_desc.name = dup_or_null(ctx->name, &fail);
+        obj->ctx_desc.fields = NULL;
+        obj->ctx_desc.nr_fields = 0;
+        if (ctx->fields && ctx->nr_fields) {
+            obj->ctx_fields = calloc(ctx->nr_fields, sizeof(*obj->ctx_fields));
+            if (!obj->ctx_fields)
+                return -ENOMEM;
+            obj->ctx_desc.nr_fields = ctx->nr_fields;
+            for (unsigned i = 0; i < ctx->nr_fields; i++) {
+                obj->ctx_fields[i] = ctx->fields[i];
+                obj->ctx_fields[i].name = dup_or_null(ctx->fields[i].name, &fail);
+            }
+            obj->ctx_desc.fields = obj->ctx_fields;
+        }
+    }
+    if (helpers && nr_helpers) {
+        obj->helpers = calloc(nr_helpers, sizeof(*obj->helpers));
+        if (!obj->helpers)
+            return -ENOMEM;
+        obj->nr_helpers = nr_helpers;
+        for (unsigned i = 0; i < nr_helpers; i++) {
+            obj->helpers[i] = helpers[i];
+            obj->helpers[i].name = dup_or_null(helpers[i].name, &fail);
+        }
+    }
+    return fail ? -ENOMEM : 0;
+}
+
 int bpfmm_rt_obj_load(bpfmm_rt_obj_t *obj, const struct bpfmm_rt_load_opts *opts)
 {
     char *log = OPT(opts, log_buf, NULL);
@@ -24,20 +88,28 @@ int bpfmm_rt_obj_load(bpfmm_rt_obj_t *obj, const struct bpfmm_rt_load_opts *opts
         rt_log(log, log_size, "%s: already loaded", obj->name);
         return -EBUSY;
     }
+    const struct bpfmm_rt_ctx_desc *ctx = OPT(opts, ctx, NULL);
+    int err = copy_load_opts(obj, ctx, OPT(opts, helpers, NULL), OPT(opts, nr_helpers, 0));
+    if (err) {
+        rt_obj_free_load_copies(obj);
+        rt_log(log, log_size, "%s: out of memory", obj->name);
+        return err;
+    }
     struct rt_vm_opts vo = {
-        .ctx = OPT(opts, ctx, NULL),
+        .ctx = ctx ? &obj->ctx_desc : NULL,
         .insn_budget = OPT(opts, insn_budget, 0),
-        .host_helpers = OPT(opts, helpers, NULL),
-        .nr_host_helpers = OPT(opts, nr_helpers, 0),
+        .host_helpers = obj->helpers,
+        .nr_host_helpers = obj->nr_helpers,
         .host = OPT(opts, host, NULL),
         .trace = OPT(opts, trace, NULL),
         .flags = OPT(opts, flags, 0),
     };
     vo.log_size = log_size > 256 ? log_size : 256;
     vo.log = calloc(1, vo.log_size);
-    if (!vo.log)
+    if (!vo.log) {
+        rt_obj_free_load_copies(obj);
         return -ENOMEM;
-    int err = 0;
+    }
     unsigned i;
     for (i = 0; i < obj->nr_progs; i++) {
         struct bpfmm_rt_prog *p = obj->progs[i];
@@ -66,6 +138,7 @@ int bpfmm_rt_obj_load(bpfmm_rt_obj_t *obj, const struct bpfmm_rt_load_opts *opts
             rt_vm_free(obj->progs[j]->vm);
             obj->progs[j]->vm = NULL;
         }
+        rt_obj_free_load_copies(obj);
         return err;
     }
     obj->loaded = true; /* from here on, host updates of .rodata are refused */

@@ -107,7 +107,7 @@ void rt_map_copy_in(void *dst, const void *src, size_t n)
     for (size_t i = 0; i < n; i += 8) {
         uint64_t w = 0;
         memcpy(&w, s + i, n - i < 8 ? n - i : 8);
-        __atomic_store_n(&d[i / 8], w, __ATOMIC_RELAXED);
+        __atomic_store_n(&d[i / 8], w, __ATOMIC_RELEASE);
     }
 }
 
@@ -116,7 +116,7 @@ void rt_map_copy_out(void *dst, const void *src, size_t n)
     const uint64_t *s = src;
     unsigned char *d = dst;
     for (size_t i = 0; i < n; i += 8) {
-        uint64_t w = __atomic_load_n(&s[i / 8], __ATOMIC_RELAXED);
+        uint64_t w = __atomic_load_n(&s[i / 8], __ATOMIC_ACQUIRE);
         memcpy(d + i, &w, n - i < 8 ? n - i : 8);
     }
 }

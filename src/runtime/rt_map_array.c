@@ -2,7 +2,7 @@
  * BPF_MAP_TYPE_ARRAY, also used for global data (.data/.bss/.rodata: one entry whose value is
  * the section). Values are preallocated in one zeroed arena block, each rounded up to 8 bytes
  * as in Linux, and never move: lookup is an index computation (lock-free, signal-safe), update
- * copies word by word with relaxed atomic stores (a reader may see a mix of old and new words,
+ * copies word by word with atomic 8-byte stores (a reader may see a mix of old and new words,
  * never a torn word - Linux gives the same guarantee), delete is -EINVAL. Owns nothing else.
  */
 #include "rt_map_impl.h"

@@ -22,7 +22,7 @@
  *   - Size: an atomic element count; a full HASH returns -E2BIG, a full LRU_HASH evicts the
  *     least recently used element (exact LRU from a global use counter bumped on every lookup
  *     and update; the victim scan is O(buckets) up to 4096 buckets, sampled beyond).
- * Values are copied with word-sized relaxed atomics (rt_map_copy_in/out).
+ * Values are copied with word-sized atomics (rt_map_copy_in/out).
  */
 #include "rt_map_impl.h"
 
@@ -116,7 +116,7 @@ static void pad_key(const struct rt_map *m, const struct htab *h, const void *ke
 static bool key_equal(const struct htab *h, const struct htab_elem *e, const uint64_t *k)
 {
     for (uint32_t i = 0; i < h->key_words; i++)
-        if (__atomic_load_n(&e->data[i], __ATOMIC_RELAXED) != k[i])
+        if (__atomic_load_n(&e->data[i], __ATOMIC_ACQUIRE) != k[i])
             return false;
     return true;
 }
@@ -217,8 +217,7 @@ static struct htab_elem *find_lockfree(struct htab *h, uint32_t hash, const uint
             if (atomic_load_explicit(&e->hash, memory_order_relaxed) == hash &&
                 key_equal(h, e, k)) {
                 /* Re-check: the element may have been recycled while we compared. */
-                atomic_thread_fence(memory_order_acquire);
-                if (atomic_load_explicit(&e->hash, memory_order_relaxed) == hash &&
+                if (atomic_load_explicit(&e->hash, memory_order_acquire) == hash &&
                     key_equal(h, e, k))
                     return e;
             }
@@ -262,8 +261,7 @@ static bool copy_stable(const struct htab *h, struct htab_elem *e, uint32_t hash
             continue;
         bool same = !k || (atomic_load_explicit(&e->hash, memory_order_relaxed) == hash &&
                            key_equal(h, e, k));
-        rt_map_copy_out(dst, src, n);
-        atomic_thread_fence(memory_order_acquire);
+        rt_map_copy_out(dst, src, n); /* acquire loads: the seq re-read cannot move up */
         if (atomic_load_explicit(&e->seq, memory_order_relaxed) == s1)
             return same;
     }
@@ -411,11 +409,11 @@ static int htab_update(struct rt_map *m, const void *key, const void *value, uin
         }
         /* Seqcount: host copies of a recycled element notice the rewrite and retry. */
         uint32_t seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+        /* Release stores below: a reader that sees any new byte also sees the odd seq. */
         atomic_store_explicit(&e->seq, seq + 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_release);
-        atomic_store_explicit(&e->hash, hash, memory_order_relaxed);
+        atomic_store_explicit(&e->hash, hash, memory_order_release);
         for (uint32_t i = 0; i < h->key_words; i++)
-            __atomic_store_n(&e->data[i], k[i], __ATOMIC_RELAXED);
+            __atomic_store_n(&e->data[i], k[i], __ATOMIC_RELEASE);
         rt_map_copy_in(elem_value(h, e), value, m->value_size);
         atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
         lru_touch(h, e);

@@ -3,6 +3,8 @@
  * rt_map_hash.c, rt_map_arena.c): how much arena memory a map needs, how it is created in an
  * object's arena, and the word-wise copy helpers every implementation uses so that values are
  * never copied with torn 8-byte words (and concurrent copies are visible to TSan as atomics).
+ * Copies are release stores / acquire loads (plain moves on x86-64), which is what the hash
+ * map's per-element sequence count relies on instead of fences (TSan does not model fences).
  * The VM sees only rt_map.h.
  */
 #ifndef BPFMM_RT_MAP_IMPL_H

@@ -87,6 +87,7 @@ void rt_obj_free(struct bpfmm_rt_obj *obj)
     }
     free(obj->maps);
     free(obj->rt_maps);
+    rt_obj_free_load_copies(obj);
     if (obj->alloc)
         bpfmm_alloc_destroy(obj->alloc);
     if (obj->btf)

@@ -54,7 +54,14 @@ struct bpfmm_rt_obj {
     unsigned nr_maps;
     struct rt_map **rt_maps; /* &maps[i]->rt, what the VM gets */
     bool loaded;
+    /* Private copies of the load options the VM may keep pointers to (rt_api.c). */
+    struct bpfmm_rt_ctx_desc ctx_desc;
+    struct bpfmm_rt_ctx_field *ctx_fields;
+    struct bpfmm_rt_helper *helpers;
+    unsigned nr_helpers;
 };
+
+void rt_obj_free_load_copies(struct bpfmm_rt_obj *obj);
 
 /* Appends a formatted message to a caller log buffer (never overflows, always terminated).
  * The first message wins: later calls do not overwrite a reason already recorded. */
