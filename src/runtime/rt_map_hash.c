@@ -491,6 +491,19 @@ static int htab_next_key(struct rt_map *m, const void *key, void *next_key)
     return first_from(m, h, (hash & h->mask) + 1, next_key);
 }
 
+bool rt_map_hash_test_lock(struct rt_map *m, const void *key, bool lock)
+{
+    struct htab *h = m->impl;
+    uint64_t k[RT_MAP_MAX_KEY_SIZE / 8];
+    pad_key(m, h, key, k);
+    struct htab_bucket *b = &h->buckets[hash_key(k, h->key_words) & h->mask];
+    if (!lock) {
+        bucket_unlock(b);
+        return true;
+    }
+    return bucket_trylock(b);
+}
+
 static bool htab_contains(const struct rt_map *m, uintptr_t addr, size_t len)
 {
     const struct htab *h = m->impl;

@@ -46,6 +46,9 @@ int rt_map_hash_create(struct rt_map *m, bpfmm_alloc_t *a);
 /* Host lookup of a hash map: a consistent copy of the value even if the element is deleted and
  * recycled concurrently (ops->lookup returns a pointer, which programs use in place). */
 int rt_map_hash_lookup_copy(struct rt_map *m, const void *key, void *value);
+/* Tests only: takes (lock) or releases the bucket lock of key, as an interrupted writer would
+ * hold it, to show that other callers get -EBUSY instead of waiting. */
+bool rt_map_hash_test_lock(struct rt_map *m, const void *key, bool lock);
 
 /* dst is 8-byte aligned with room for n rounded up to 8 (the padding is zeroed). */
 void rt_map_copy_in(void *dst, const void *src, size_t n);
