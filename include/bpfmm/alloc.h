@@ -166,12 +166,15 @@ bpfmm_slab_t *bpfmm_alloc_slab_create(bpfmm_alloc_t *a, const char *name, size_t
                                       size_t align);
 void bpfmm_alloc_slab_destroy(bpfmm_slab_t *s);
 void *bpfmm_alloc_slab_alloc(bpfmm_slab_t *s, unsigned flags); /* blocking */
-void *bpfmm_alloc_slab_try_alloc(bpfmm_slab_t *s);             /* async-signal-safe */
-int bpfmm_alloc_slab_free(bpfmm_slab_t *s, void *obj);         /* blocking */
-int bpfmm_alloc_slab_free_nolock(bpfmm_slab_t *s, void *obj);  /* async-signal-safe */
+/* NULL with errno EAGAIN when the cache lock is busy (never waits), ENOMEM or EDQUOT. */
+void *bpfmm_alloc_slab_try_alloc(bpfmm_slab_t *s);            /* async-signal-safe */
+int bpfmm_alloc_slab_free(bpfmm_slab_t *s, void *obj);        /* blocking */
+int bpfmm_alloc_slab_free_nolock(bpfmm_slab_t *s, void *obj); /* async-signal-safe */
 /* If [addr, addr + len) lies inside one object slot of this cache, returns true and (if base)
- * the slot's start. Async-signal-safe and O(1): the policy runtime calls it to bounds-check
- * variable-offset accesses to map values. */
+ * the slot's start. "Inside" means within the first obj_size bytes of the slot (the size given
+ * to slab_create, not the padded slot), whether or not the object is currently allocated
+ * (memory is type-stable). Async-signal-safe and O(1): the policy runtime calls it to
+ * bounds-check variable-offset accesses to map values. */
 bool bpfmm_alloc_slab_contains(const bpfmm_slab_t *s, const void *addr, size_t len, void **base);
 
 struct bpfmm_slab_stats {
