@@ -19,9 +19,12 @@ void alloc_testing_zone_unlock(bpfmm_alloc_t *a);
  * for the next (try-path, bounded) lock holder. */
 void alloc_testing_zone_lock_raw(bpfmm_alloc_t *a);
 void alloc_testing_zone_unlock_raw(bpfmm_alloc_t *a);
-/* Holds / releases a slab cache's lock (blocking), to exercise its deferred frees. */
+/* Holds / releases every shard lock of a slab cache (blocking), to exercise its deferred
+ * frees and its -EAGAIN; or only the calling thread's home shard (unlock from the same thread). */
 void alloc_testing_slab_lock(bpfmm_slab_t *s);
 void alloc_testing_slab_unlock(bpfmm_slab_t *s);
+void alloc_testing_slab_lock_home(bpfmm_slab_t *s);
+void alloc_testing_slab_unlock_home(bpfmm_slab_t *s);
 /* Pages currently cached in the calling thread's cache for a (0 without a slot). */
 unsigned alloc_testing_my_pcp_pages(bpfmm_alloc_t *a);
 /* sizeof the per-frame metadata in this build. */

@@ -5,9 +5,13 @@
  * allocator metadata lives inside an object, so a stale writer through a pointer to a freed
  * object can damage only object data, never the free lists (memory is type-stable: blocks stay
  * with the cache until it is destroyed).
- * Concurrency mirrors the page API: one cache lock word (trylock on the try/nolock paths), a
- * per-object state byte moved by CAS to validate frees without a lock, and lock-free deferred
- * frees (per block, plus a lock-free list of blocks that have some) drained by lock holders.
+ * Concurrency mirrors the page API. A cache is split into shards, each with its own lock word,
+ * partial list and deferred lists; a block belongs to one shard. A thread allocates from its
+ * home shard (by thread token) and, on the try path, trylocks the other shards in turn when
+ * that one is busy or empty, so try_alloc fails only when every shard is busy (or memory is
+ * short), not whenever another thread is in the cache. Frees go to the block's shard. A
+ * per-object state byte moved by CAS validates frees without a lock; free_nolock that cannot
+ * get the shard lock defers (per block, plus a lock-free list of such blocks per shard).
  * It owns slab blocks and objects; pages come from page.c.
  */
 #include "alloc_internal.h"
@@ -22,6 +26,7 @@
 #define NONE16           0xffffu
 #define MAX_OBJS         65534u
 #define TRY_DRAIN_BLOCKS 4u /* blocks of deferred frees merged per try-path lock hold */
+#define NSHARD           8u
 
 enum obj_state { OS_FREE = 0, OS_INUSE, OS_FREEING, OS_DEFERRED };
 
@@ -36,6 +41,7 @@ struct slab_hdr {
     uint32_t nr_free;
     uint32_t free_head;
     uint32_t on_partial;
+    uint32_t shard;
     /* then: _Atomic uint8_t state[nobj]; uint16_t next[nobj]; objects at obj_off */
 };
 
@@ -46,12 +52,15 @@ struct bpfmm_slab {
     unsigned order;
     uint32_t nobj;
     size_t obj_size, slot_size, next_off, obj_off;
-    struct zlock lock;
-    uint32_t partial, all;
-    uint32_t backlog; /* deferred blocks taken off the list, not merged yet (cache lock) */
-    _Atomic uint32_t defer_blocks __attribute__((aligned(64)));
-    _Atomic uint64_t pages, objs_total, objs_free, objs_deferred;
-    _Atomic uint64_t alloc_fail, bad_free, try_busy, deferred_frees;
+    _Atomic uint64_t objs_deferred, alloc_fail, bad_free, try_busy, deferred_frees;
+    struct shard {
+        struct zlock lock;
+        uint32_t idx;
+        uint32_t partial, all; /* shard lock */
+        uint32_t backlog;      /* deferred blocks taken off the list, not merged yet (shard lock) */
+        _Atomic uint32_t defer_blocks;
+        _Atomic uint64_t pages, objs_total, objs_free; /* written under the shard lock */
+    } __attribute__((aligned(64))) sh[NSHARD];
 };
 
 static inline struct slab_hdr *blk(const struct bpfmm_slab *s, uint32_t pfn)
@@ -172,45 +181,48 @@ bpfmm_slab_t *bpfmm_alloc_slab_create(bpfmm_alloc_t *a, const char *name, size_t
     s->slot_size = slot;
     s->next_off = next_off;
     s->obj_off = obj_off;
-    s->partial = s->all = s->backlog = NONE;
-    atomic_init(&s->defer_blocks, NONE);
+    for (unsigned i = 0; i < NSHARD; i++) {
+        s->sh[i].idx = i;
+        s->sh[i].partial = s->sh[i].all = s->sh[i].backlog = NONE;
+        atomic_init(&s->sh[i].defer_blocks, NONE);
+    }
     return s;
 }
 
-/* Cache lock held. */
-static void put_locked(struct bpfmm_slab *s, struct slab_hdr *h, uint32_t idx)
+/* The block's shard lock held. */
+static void put_locked(struct bpfmm_slab *s, struct shard *sh, struct slab_hdr *h, uint32_t idx)
 {
     onext(s, h)[idx] = (uint16_t)(h->free_head == NONE ? NONE16 : h->free_head);
     h->free_head = idx;
     h->nr_free++;
     atomic_store_explicit(&ostate(h)[idx], OS_FREE, memory_order_release);
-    stat_add_locked(&s->objs_free, 1);
+    stat_add_locked(&sh->objs_free, 1);
     if (!h->on_partial) {
         h->on_partial = 1;
-        h->next_partial = s->partial;
-        s->partial = h->pfn;
+        h->next_partial = sh->partial;
+        sh->partial = h->pfn;
     }
 }
 
-static void drain_deferred(struct bpfmm_slab *s, unsigned budget)
+static void drain_deferred(struct bpfmm_slab *s, struct shard *sh, unsigned budget)
 {
     unsigned done = 0;
     while (done < budget) {
-        if (s->backlog == NONE) {
-            if (atomic_load_explicit(&s->defer_blocks, memory_order_relaxed) == NONE)
+        if (sh->backlog == NONE) {
+            if (atomic_load_explicit(&sh->defer_blocks, memory_order_relaxed) == NONE)
                 return;
-            s->backlog = atomic_exchange_explicit(&s->defer_blocks, NONE, memory_order_acq_rel);
+            sh->backlog = atomic_exchange_explicit(&sh->defer_blocks, NONE, memory_order_acq_rel);
         }
-        while (s->backlog != NONE && done < budget) {
-            struct slab_hdr *h = blk(s, s->backlog);
+        while (sh->backlog != NONE && done < budget) {
+            struct slab_hdr *h = blk(s, sh->backlog);
             /* Read the link before emptying the block's list: a later push re-lists it. */
-            s->backlog = h->next_defer;
+            sh->backlog = h->next_defer;
             uint32_t o = atomic_exchange_explicit(&h->defer_head, 0, memory_order_acq_rel);
             uint64_t n = 0;
             while (o) {
                 uint32_t idx = o - 1;
                 uint16_t nx = onext(s, h)[idx];
-                put_locked(s, h, idx);
+                put_locked(s, sh, h, idx);
                 n++;
                 o = nx == NONE16 ? 0 : (uint32_t)nx + 1;
             }
@@ -220,26 +232,33 @@ static void drain_deferred(struct bpfmm_slab *s, unsigned budget)
     }
 }
 
-static bool slab_lock(struct bpfmm_slab *s, bool try_path)
+static bool shard_lock(struct bpfmm_slab *s, struct shard *sh, bool try_path)
 {
     uintptr_t me = alloc_thread_token();
     if (try_path) {
-        if (!zlock_trylock(&s->lock, me))
+        if (!zlock_trylock(&sh->lock, me))
             return false;
     } else {
-        zlock_lock(&s->lock, me);
+        zlock_lock(&sh->lock, me);
     }
-    drain_deferred(s, try_path ? TRY_DRAIN_BLOCKS : UINT32_MAX);
+    drain_deferred(s, sh, try_path ? TRY_DRAIN_BLOCKS : UINT32_MAX);
     return true;
 }
 
-static void slab_unlock(struct bpfmm_slab *s)
+static void shard_unlock(struct shard *sh)
 {
-    zlock_unlock(&s->lock);
+    zlock_unlock(&sh->lock);
 }
 
-/* Cache lock held: a new block from the page allocator. */
-static int new_block(struct bpfmm_slab *s, bool try_path, unsigned flags)
+/* The calling thread's home shard: spreads threads over the shards by their token. */
+static unsigned home_shard(void)
+{
+    uint64_t t = (uint64_t)alloc_thread_token() >> 4;
+    return (unsigned)((t * 0x9e3779b97f4a7c15ull) >> 61) % NSHARD;
+}
+
+/* Shard lock held: a new block from the page allocator, for this shard. */
+static int new_block(struct bpfmm_slab *s, struct shard *sh, bool try_path, unsigned flags)
 {
     struct bpfmm_alloc *a = s->a;
     int64_t pfn = try_path ? bpfmm_alloc_try_alloc_pages(a, s->order)
@@ -251,6 +270,7 @@ static int new_block(struct bpfmm_slab *s, bool try_path, unsigned flags)
     h->magic = SLAB_MAGIC;
     h->slab_id = s->id;
     h->pfn = (uint32_t)pfn;
+    h->shard = sh->idx;
     h->free_head = 0;
     h->nr_free = s->nobj;
     atomic_init(&h->defer_head, 0);
@@ -259,34 +279,34 @@ static int new_block(struct bpfmm_slab *s, bool try_path, unsigned flags)
         atomic_init(&ostate(h)[i], OS_FREE);
         nx[i] = (uint16_t)(i + 1 < s->nobj ? i + 1 : NONE16);
     }
-    h->next_all = s->all;
-    s->all = h->pfn;
+    h->next_all = sh->all;
+    sh->all = h->pfn;
     h->on_partial = 1;
-    h->next_partial = s->partial;
-    s->partial = h->pfn;
-    stat_add_locked(&s->pages, 1u << s->order);
-    stat_add_locked(&s->objs_total, s->nobj);
-    stat_add_locked(&s->objs_free, s->nobj);
+    h->next_partial = sh->partial;
+    sh->partial = h->pfn;
+    stat_add_locked(&sh->pages, 1u << s->order);
+    stat_add_locked(&sh->objs_total, s->nobj);
+    stat_add_locked(&sh->objs_free, s->nobj);
     /* Publish last: contains() and frees trust a tagged head. */
     atomic_store_explicit(&a->frames[pfn].slab, s->id, memory_order_release);
     return 0;
 }
 
-/* Cache lock held. */
-static void *take_locked(struct bpfmm_slab *s)
+/* Shard lock held. */
+static void *take_locked(struct bpfmm_slab *s, struct shard *sh)
 {
-    if (s->partial == NONE)
+    if (sh->partial == NONE)
         return NULL;
-    struct slab_hdr *h = blk(s, s->partial);
+    struct slab_hdr *h = blk(s, sh->partial);
     uint32_t idx = h->free_head;
     uint16_t nx = onext(s, h)[idx];
     h->free_head = nx == NONE16 ? NONE : nx;
     if (--h->nr_free == 0) {
-        s->partial = h->next_partial;
+        sh->partial = h->next_partial;
         h->on_partial = 0;
     }
     atomic_store_explicit(&ostate(h)[idx], OS_INUSE, memory_order_release);
-    stat_add_locked(&s->objs_free, -1);
+    stat_add_locked(&sh->objs_free, -1);
     return obj_at(s, h, idx);
 }
 
@@ -296,12 +316,25 @@ void *bpfmm_alloc_slab_alloc(bpfmm_slab_t *s, unsigned flags)
         errno = EINVAL;
         return NULL;
     }
-    slab_lock(s, false);
+    struct shard *home = &s->sh[home_shard()];
+    shard_lock(s, home, false);
     int err = 0;
-    if (s->partial == NONE)
-        err = new_block(s, false, flags);
-    void *obj = err ? NULL : take_locked(s);
-    slab_unlock(s);
+    void *obj = take_locked(s, home);
+    /* Free objects in another shard are used before the cache grows (trylock only: holding
+     * one shard lock, never wait for another). */
+    for (unsigned i = 1; !obj && i < NSHARD; i++) {
+        struct shard *o = &s->sh[(home->idx + i) % NSHARD];
+        if (shard_lock(s, o, true)) {
+            obj = take_locked(s, o);
+            shard_unlock(o);
+        }
+    }
+    if (!obj) {
+        err = new_block(s, home, false, flags);
+        if (!err)
+            obj = take_locked(s, home);
+    }
+    shard_unlock(home);
     if (!obj) {
         stat_inc(&s->alloc_fail);
         errno = err ? -err : ENOMEM;
@@ -318,22 +351,38 @@ void *bpfmm_alloc_slab_try_alloc(bpfmm_slab_t *s)
         errno = EINVAL;
         return NULL;
     }
-    if (!slab_lock(s, true)) {
-        stat_inc(&s->try_busy);
-        stat_inc(&s->alloc_fail);
-        errno = EAGAIN;
-        return NULL;
-    }
+    /* Pass 0: a free object in any shard we can trylock, home first. Pass 1: grow the first
+     * shard we can trylock. At most 2 * NSHARD compare-and-swaps; never waits. */
+    unsigned home = home_shard();
+    bool grew = false;
     int err = 0;
-    if (s->partial == NONE)
-        err = new_block(s, true, 0);
-    void *obj = err ? NULL : take_locked(s);
-    slab_unlock(s);
-    if (!obj) {
-        stat_inc(&s->alloc_fail);
-        errno = err ? -err : ENOMEM;
+    for (unsigned pass = 0; pass < 2 && !grew; pass++) {
+        for (unsigned i = 0; i < NSHARD; i++) {
+            struct shard *sh = &s->sh[(home + i) % NSHARD];
+            if (!shard_lock(s, sh, true))
+                continue;
+            void *obj = take_locked(s, sh);
+            if (!obj && pass == 1) {
+                grew = true;
+                err = new_block(s, sh, true, 0);
+                if (!err)
+                    obj = take_locked(s, sh);
+            }
+            shard_unlock(sh);
+            if (obj)
+                return obj;
+            if (grew)
+                break;
+        }
     }
-    return obj;
+    stat_inc(&s->alloc_fail);
+    if (grew) {
+        errno = -err; /* the page allocator's reason: ENOMEM, EDQUOT or EAGAIN */
+    } else {
+        stat_inc(&s->try_busy); /* every shard was busy at some point */
+        errno = EAGAIN;
+    }
+    return NULL;
 }
 
 /* The block and slot addr falls in, if it is in one of this cache's blocks. */
@@ -433,13 +482,14 @@ int bpfmm_alloc_slab_free(bpfmm_slab_t *s, void *obj)
     struct slab_hdr *h = claim_obj(s, obj, "slab_free", &idx, &err);
     if (!h)
         return err;
-    slab_lock(s, false);
-    put_locked(s, h, idx);
-    slab_unlock(s);
+    struct shard *sh = &s->sh[h->shard];
+    shard_lock(s, sh, false);
+    put_locked(s, sh, h, idx);
+    shard_unlock(sh);
     return 0;
 }
 
-static void defer_obj(struct bpfmm_slab *s, struct slab_hdr *h, uint32_t idx)
+static void defer_obj(struct bpfmm_slab *s, struct shard *sh, struct slab_hdr *h, uint32_t idx)
 {
     atomic_fetch_add_explicit(&s->objs_deferred, 1, memory_order_relaxed);
     atomic_store_explicit(&ostate(h)[idx], OS_DEFERRED, memory_order_release);
@@ -450,11 +500,11 @@ static void defer_obj(struct bpfmm_slab *s, struct slab_hdr *h, uint32_t idx)
                                                     memory_order_acq_rel, memory_order_relaxed));
     if (old == 0) {
         /* We made the block's list non-empty: we list the block (exactly one pusher does). */
-        uint32_t ob = atomic_load_explicit(&s->defer_blocks, memory_order_relaxed);
+        uint32_t ob = atomic_load_explicit(&sh->defer_blocks, memory_order_relaxed);
         do {
             h->next_defer = ob;
         } while (!atomic_compare_exchange_weak_explicit(
-            &s->defer_blocks, &ob, h->pfn, memory_order_acq_rel, memory_order_relaxed));
+            &sh->defer_blocks, &ob, h->pfn, memory_order_acq_rel, memory_order_relaxed));
     }
     stat_inc(&s->deferred_frees);
 }
@@ -468,11 +518,12 @@ int bpfmm_alloc_slab_free_nolock(bpfmm_slab_t *s, void *obj)
     struct slab_hdr *h = claim_obj(s, obj, "slab_free_nolock", &idx, &err);
     if (!h)
         return err;
-    if (slab_lock(s, true)) {
-        put_locked(s, h, idx);
-        slab_unlock(s);
+    struct shard *sh = &s->sh[h->shard];
+    if (shard_lock(s, sh, true)) {
+        put_locked(s, sh, h, idx);
+        shard_unlock(sh);
     } else {
-        defer_obj(s, h, idx);
+        defer_obj(s, sh, h, idx);
     }
     return 0;
 }
@@ -481,16 +532,20 @@ void bpfmm_alloc_slab_destroy(bpfmm_slab_t *s)
 {
     if (!s)
         return;
-    slab_lock(s, false);
-    uint32_t p = s->all;
-    while (p != NONE) {
-        struct slab_hdr *h = blk(s, p);
-        uint32_t next = h->next_all;
-        atomic_store_explicit(&s->a->frames[p].slab, 0, memory_order_release);
-        page_free_internal(s->a, p, s->order, false);
-        p = next;
+    for (unsigned i = 0; i < NSHARD; i++) {
+        struct shard *sh = &s->sh[i];
+        shard_lock(s, sh, false);
+        uint32_t p = sh->all;
+        while (p != NONE) {
+            struct slab_hdr *h = blk(s, p);
+            uint32_t next = h->next_all;
+            atomic_store_explicit(&s->a->frames[p].slab, 0, memory_order_release);
+            page_free_internal(s->a, p, s->order, false);
+            p = next;
+        }
+        sh->all = sh->partial = NONE;
+        shard_unlock(sh);
     }
-    slab_unlock(s);
     free(s);
 }
 
@@ -501,9 +556,12 @@ int bpfmm_alloc_slab_get_stats(const bpfmm_slab_t *s, struct bpfmm_slab_stats *o
     struct bpfmm_slab_stats st;
     memset(&st, 0, sizeof(st));
     st.obj_size = s->slot_size;
-    st.pages = stat_get(&s->pages);
-    st.objs_total = stat_get(&s->objs_total);
-    uint64_t fr = stat_get(&s->objs_free), def = stat_get(&s->objs_deferred);
+    uint64_t fr = 0, def = stat_get(&s->objs_deferred);
+    for (unsigned i = 0; i < NSHARD; i++) {
+        st.pages += stat_get(&s->sh[i].pages);
+        st.objs_total += stat_get(&s->sh[i].objs_total);
+        fr += stat_get(&s->sh[i].objs_free);
+    }
     st.objs_inuse = st.objs_total > fr + def ? st.objs_total - fr - def : 0;
     st.alloc_fail = stat_get(&s->alloc_fail);
     st.bad_free = stat_get(&s->bad_free);
@@ -519,10 +577,22 @@ int bpfmm_alloc_slab_get_stats(const bpfmm_slab_t *s, struct bpfmm_slab_stats *o
 /* White-box hooks (alloc_testing.h). */
 void alloc_testing_slab_lock(bpfmm_slab_t *s)
 {
-    slab_lock(s, false);
+    for (unsigned i = 0; i < NSHARD; i++)
+        shard_lock(s, &s->sh[i], false);
 }
 
 void alloc_testing_slab_unlock(bpfmm_slab_t *s)
 {
-    slab_unlock(s);
+    for (unsigned i = NSHARD; i-- > 0;)
+        shard_unlock(&s->sh[i]);
+}
+
+void alloc_testing_slab_lock_home(bpfmm_slab_t *s)
+{
+    shard_lock(s, &s->sh[home_shard()], false);
+}
+
+void alloc_testing_slab_unlock_home(bpfmm_slab_t *s)
+{
+    shard_unlock(&s->sh[home_shard()]);
 }

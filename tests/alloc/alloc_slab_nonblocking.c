@@ -5,9 +5,26 @@
  * before they are merged, and a deferred object cannot be freed twice. When the cache is free,
  * try_alloc and free_nolock work directly, including growing the cache by a new block through
  * try_alloc_pages, and fail cleanly (-EDQUOT) when the page charge limit stops the growth.
+ * Another thread inside the cache (holding one shard) does not make try_alloc fail: it uses
+ * another shard.
  */
 #include "alloc_test.h"
 #include "alloc/alloc_testing.h"
+
+#include <pthread.h>
+
+static bpfmm_slab_t *S;
+static pthread_barrier_t bar;
+
+static void *hold_home_shard(void *arg)
+{
+    (void)arg;
+    alloc_testing_slab_lock_home(S);
+    pthread_barrier_wait(&bar);
+    pthread_barrier_wait(&bar);
+    alloc_testing_slab_unlock_home(S);
+    return NULL;
+}
 
 #define N 600
 
@@ -63,6 +80,27 @@ int main(void)
     CHECK_EQ(bpfmm_alloc_slab_get_stats(s, &ss), 0);
     CHECK_EQ(ss.objs_inuse, 0);
     CHECK_EQ(ss.objs_deferred, 0);
+
+    /* A thread holding its shard of the cache: try_alloc and free_nolock still work. */
+    S = s;
+    pthread_barrier_init(&bar, NULL, 2);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, hold_home_shard, NULL), 0);
+    pthread_barrier_wait(&bar);
+    uint64_t busy0 = ss.try_busy;
+    for (int i = 0; i < 100; i++) {
+        back[i] = bpfmm_alloc_slab_try_alloc(s);
+        CHECK_MSG(back[i], "try_alloc %d failed while one shard was held: %s", i, strerror(errno));
+    }
+    for (int i = 0; i < 100; i++)
+        CHECK_EQ(bpfmm_alloc_slab_free_nolock(s, back[i]), 0);
+    CHECK_EQ(bpfmm_alloc_slab_get_stats(s, &ss), 0);
+    CHECK_EQ(ss.try_busy, busy0);
+    pthread_barrier_wait(&bar);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    CHECK_EQ(bpfmm_alloc_slab_free_nolock(s, bpfmm_alloc_slab_try_alloc(s)), 0); /* merges */
+    CHECK_EQ(bpfmm_alloc_slab_get_stats(s, &ss), 0);
+    CHECK_EQ(ss.objs_inuse, 0);
 
     /* Growth through try_alloc_pages stops at the charge limit. */
     CHECK_EQ(bpfmm_alloc_set_charge_limit(a, test_stats(a).charged_pages), 0);
