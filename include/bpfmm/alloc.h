@@ -166,7 +166,8 @@ bpfmm_slab_t *bpfmm_alloc_slab_create(bpfmm_alloc_t *a, const char *name, size_t
                                       size_t align);
 void bpfmm_alloc_slab_destroy(bpfmm_slab_t *s);
 void *bpfmm_alloc_slab_alloc(bpfmm_slab_t *s, unsigned flags); /* blocking */
-/* NULL with errno EAGAIN when the cache lock is busy (never waits), ENOMEM or EDQUOT. */
+/* NULL with errno EAGAIN when every shard of the cache is busy (never waits), or the page
+ * allocator's reason (ENOMEM, EDQUOT, EAGAIN) when the cache could not grow. */
 void *bpfmm_alloc_slab_try_alloc(bpfmm_slab_t *s);            /* async-signal-safe */
 int bpfmm_alloc_slab_free(bpfmm_slab_t *s, void *obj);        /* blocking */
 int bpfmm_alloc_slab_free_nolock(bpfmm_slab_t *s, void *obj); /* async-signal-safe */
