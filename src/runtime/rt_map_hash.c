@@ -155,17 +155,25 @@ static struct htab_elem *free_pop(struct htab *h)
     }
 }
 
-/* An element from the free list, or (no prealloc) a new one from the slab's try path. */
-static struct htab_elem *elem_get(struct htab *h)
+/* An element from the free list, or (no prealloc) a new one from the slab's try path.
+ * NULL with *err -ENOMEM (no element left) or -EBUSY (every slab shard was busy). */
+static struct htab_elem *elem_get(struct htab *h, int *err)
 {
     struct htab_elem *e = free_pop(h);
     if (e)
         return e;
+    *err = -ENOMEM;
     if (atomic_load_explicit(&h->n_alloc, memory_order_relaxed) >= h->cap)
         return NULL;
+    int saved = errno;
     e = bpfmm_alloc_slab_try_alloc(h->slab);
-    if (!e)
+    if (!e) {
+        if (errno == EAGAIN)
+            *err = -EBUSY;
+        errno = saved; /* we may be in a signal handler */
         return NULL;
+    }
+    errno = saved;
     uint32_t idx = atomic_fetch_add_explicit(&h->n_alloc, 1, memory_order_relaxed);
     if (idx >= h->cap) {
         atomic_fetch_sub_explicit(&h->n_alloc, 1, memory_order_relaxed);
@@ -400,12 +408,13 @@ static int htab_update(struct rt_map *m, const void *key, const void *value, uin
                 continue; /* evicted (or raced): try the insert again */
             }
         }
-        struct htab_elem *e = elem_get(h);
+        int gerr = 0;
+        struct htab_elem *e = elem_get(h, &gerr);
         if (!e) {
             if (!old)
                 atomic_fetch_sub_explicit(&h->count, 1, memory_order_relaxed);
             bucket_unlock(b);
-            return -ENOMEM;
+            return gerr;
         }
         /* Seqcount: host copies of a recycled element notice the rewrite and retry. */
         uint32_t seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
@@ -576,7 +585,8 @@ int rt_map_hash_plan(const struct rt_map *m, struct rt_map_need *need, char *log
     uint64_t bucket_bytes = (uint64_t)n_buckets_for(m->max_entries) * sizeof(struct htab_bucket);
     uint64_t table_bytes = cap * sizeof(void *);
     /* Slab blocks as bpfmm's slab lays them out: the smallest order holding 8 objects (each
-     * slot + 3 bytes of metadata after a small header), one spare block. */
+     * slot + 3 bytes of metadata after a small header), plus one partly used block per slab
+     * shard (8, docs/alloc.md). */
     uint64_t slot = rt_round8(eb);
     unsigned so = 0;
     while (so < BPFMM_ALLOC_ORDER_MAX && ((BPFMM_PAGE_SIZE << so) - 64) / (slot + 3) < 8)
@@ -584,7 +594,7 @@ int rt_map_hash_plan(const struct rt_map *m, struct rt_map_need *need, char *log
     uint64_t per_block = ((BPFMM_PAGE_SIZE << so) - 64) / (slot + 3);
     if (per_block > 65534)
         per_block = 65534;
-    uint64_t slab_pages = ((cap + per_block - 1) / per_block + 1) << so;
+    uint64_t slab_pages = ((cap + per_block - 1) / per_block + 8) << so;
     uint64_t total_bytes = bucket_bytes + table_bytes + slab_pages * BPFMM_PAGE_SIZE;
     if (total_bytes > (RT_ARENA_MAX_PAGES << BPFMM_PAGE_SHIFT) / 2) {
         rt_log(log, log_size,
