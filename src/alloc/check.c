@@ -159,7 +159,11 @@ static void scan_frames(struct ck *c, struct scan *sc)
         if (k != FK_FREEING) {
             uint32_t want = k == FK_ALLOC ? (uint32_t)p + 1 : 0;
             for (uint64_t t = p; t < p + (1ull << o); t++) {
-                uint32_t ow = atomic_load_explicit(&a->frames[t].owner, memory_order_relaxed);
+                uint32_t ow = atomic_load_explicit(&a->frames[t].owner, memory_order_acquire);
+                /* A free racing the scan (it needs no lock) may have moved the head on and be
+                 * clearing the tags: not a conflict. */
+                if (ow != want && k == FK_ALLOC && fstate(&a->frames[p]) != s)
+                    break;
                 if (ow != want) {
                     fail(c,
                          "owner tag of pfn %llu in the %s order-%u block at pfn %llu says "
@@ -243,7 +247,12 @@ int bpfmm_alloc_check(bpfmm_alloc_t *a, char *msg, size_t msg_size)
         fail(&c, "%llu owner-tag conflicts were recorded (a frame was owned twice)",
              (unsigned long long)stat_get(&a->st.owner_conflicts));
 
-    zone_unlock(a, false); /* merges the deferred frees */
+    /* Merge the deferred frees only if they were found sound; after a failure, leave the
+     * state as it was for whoever investigates rather than build on damaged metadata. */
+    if (c.err)
+        zlock_unlock(&a->lock);
+    else
+        zone_unlock(a, false);
     pcp_unlock_all(a);
     return c.err;
 }

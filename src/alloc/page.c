@@ -71,7 +71,9 @@ void owner_clear(struct bpfmm_alloc *a, uint32_t pfn, unsigned order)
 {
 #ifdef BPFMM_DEBUG
     for (uint32_t i = 0; i < (1u << order); i++) {
-        uint32_t old = atomic_exchange_explicit(&a->frames[pfn + i].owner, 0, memory_order_relaxed);
+        /* Release: a concurrent check() that sees the cleared tag also sees the head's
+         * state moved away from ALLOC. */
+        uint32_t old = atomic_exchange_explicit(&a->frames[pfn + i].owner, 0, memory_order_release);
         if (old != pfn + 1) {
             stat_inc(&a->st.owner_conflicts);
             struct msg m = {.n = 0};

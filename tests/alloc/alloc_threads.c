@@ -3,12 +3,14 @@
  * of orders 0..5 and frees from other threads than the allocating one (through a shared
  * hand-off table). A shared bitmap of owned frames is updated atomically on every allocation
  * and free: a frame handed out while owned fails the test at once. At the end nothing is lost:
- * all frames are free again and the check passes.
+ * all frames are free again and the check passes. Meanwhile another thread runs
+ * bpfmm_alloc_check() over and over: it must pass while the allocator is in use.
  */
 #include "alloc_test.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #define NR      8192
 #define THREADS 4
@@ -82,16 +84,41 @@ static void *worker(void *arg)
     return NULL;
 }
 
+static _Atomic int workers_done;
+static _Atomic unsigned checks;
+
+static void *checker(void *arg)
+{
+    (void)arg;
+    char msg[512];
+    while (!atomic_load(&workers_done)) {
+        int r = bpfmm_alloc_check(A, msg, sizeof(msg));
+        if (r) {
+            fprintf(stderr, "concurrent check failed: %s\n", msg);
+            atomic_fetch_add(&errors, 1);
+        }
+        atomic_fetch_add(&checks, 1);
+        struct timespec ts = {0, 200000}; /* let the workers run between checks */
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 int main(void)
 {
     A = test_alloc(NR, 10, false);
     for (int i = 0; i < SLOTS; i++)
         atomic_init(&handoff[i], -1);
-    pthread_t t[THREADS];
+    pthread_t t[THREADS], ck;
     for (uintptr_t i = 0; i < THREADS; i++)
         CHECK_EQ(pthread_create(&t[i], NULL, worker, (void *)i), 0);
+    CHECK_EQ(pthread_create(&ck, NULL, checker, NULL), 0);
     for (int i = 0; i < THREADS; i++)
         CHECK_EQ(pthread_join(t[i], NULL), 0);
+    atomic_store(&workers_done, 1);
+    CHECK_EQ(pthread_join(ck, NULL), 0);
+    CHECK_GT(atomic_load(&checks), 0);
+    printf("%u concurrent checks passed\n", atomic_load(&checks));
     CHECK_EQ(atomic_load(&errors), 0);
     /* Every worker gave its slot back on exit. */
     CHECK_EQ(test_stats(A).pcp_slots_claimed, 0);
