@@ -4,6 +4,8 @@
  * gives its slot and its cached pages back; with all slots claimed a thread still works through
  * the zone path; a blocking allocation that fails drains the other threads' caches and retries
  * (as the kernel's slow path drains pcp lists), while the try path does not wait for that.
+ * A thread that only uses the try/nolock calls never claims a slot (nothing is registered from
+ * what may be a signal handler).
  */
 #include "alloc_test.h"
 #include "alloc/alloc_testing.h"
@@ -12,6 +14,18 @@
 
 static bpfmm_alloc_t *A;
 static pthread_barrier_t bar;
+
+static void *try_only(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        int64_t p = bpfmm_alloc_try_alloc_pages(A, 0);
+        CHECK_GE(p, 0);
+        CHECK_EQ(bpfmm_alloc_free_pages_nolock(A, (uint64_t)p, 0), 0);
+    }
+    CHECK_EQ(alloc_testing_my_pcp_pages(A), 0);
+    return NULL;
+}
 
 static void *cache_and_exit(void *arg)
 {
@@ -50,8 +64,13 @@ int main(void)
     CHECK_GT(alloc_testing_my_pcp_pages(A), 0);
     CHECK_ALLOC_OK(A);
 
+    /* Try/nolock calls alone claim nothing. */
+    pthread_t t0, t1, t2, t3;
+    CHECK_EQ(pthread_create(&t0, NULL, try_only, NULL), 0);
+    CHECK_EQ(pthread_join(t0, NULL), 0);
+    CHECK_EQ(test_stats(A).pcp_slots_claimed, 1);
+
     /* A thread that exits returns its slot and pages. */
-    pthread_t t1, t2, t3;
     CHECK_EQ(pthread_create(&t1, NULL, cache_and_exit, NULL), 0);
     CHECK_EQ(pthread_join(t1, NULL), 0);
     st = test_stats(A);
