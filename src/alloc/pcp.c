@@ -141,13 +141,17 @@ void pcp_refill(struct bpfmm_alloc *a, struct pcp_slot *s, unsigned order)
 
 void pcp_flush(struct bpfmm_alloc *a, struct pcp_slot *s, unsigned target_pages)
 {
-    unsigned norders = (unsigned)a->pcp_max_order + 1, o = 0;
-    while (atomic_load_explicit(&s->count, memory_order_relaxed) > target_pages) {
+    unsigned norders = (unsigned)a->pcp_max_order + 1, o = 0, empty = 0;
+    while (atomic_load_explicit(&s->count, memory_order_relaxed) > target_pages &&
+           empty < norders) { /* all lists empty: a damaged count, for check() to report */
         uint32_t pfn = pcp_pop(a, s, o);
-        if (pfn != NONE)
+        if (pfn != NONE) {
             buddy_free(a, pfn, o);
-        else
+            empty = 0;
+        } else {
             o = (o + 1) % norders;
+            empty++;
+        }
     }
 }
 
