@@ -1,5 +1,5 @@
 /* bpf-to-bpf calls run correctly: nested static calls, a global function, two programs sharing
- * .text, and a global written from a sub-program. */
+ * .text (in two sections and in one), and a global written from a sub-program. */
 #include "elf_common.h"
 
 int main(void)
@@ -20,6 +20,23 @@ int main(void)
     uint64_t depth = 0;
     CHECK_EQ(bpfmm_rt_map_lookup(bpfmm_rt_obj_find_map(obj, ".bss"), &zero, &depth), 0);
     CHECK_EQ(depth, 3);
+    bpfmm_rt_obj_close(obj);
+
+    /* Two programs in one section, sharing a .text function; the section name finds the
+     * first. */
+    obj = elf_open_ok("multi");
+    CHECK_EQ(bpfmm_rt_obj_prog_count(obj), 2);
+    bpfmm_rt_prog_t *alpha = bpfmm_rt_obj_find_prog(obj, "alpha");
+    bpfmm_rt_prog_t *beta = bpfmm_rt_obj_find_prog(obj, "beta");
+    CHECK(alpha && beta && alpha != beta);
+    CHECK(strcmp(bpfmm_rt_prog_section(beta), "bpfmm/multi") == 0);
+    CHECK(bpfmm_rt_obj_find_prog(obj, "bpfmm/multi") == alpha);
+    err = elf_load(obj, 0, NULL, NULL, log, sizeof(log));
+    CHECK_MSG(err == 0, "load: %s", log);
+    CHECK_EQ(bpfmm_rt_prog_run(alpha, NULL, 0, NULL, &r0, &f), 0);
+    CHECK_EQ(r0, 42);
+    CHECK_EQ(bpfmm_rt_prog_run(beta, NULL, 0, NULL, &r0, &f), 0);
+    CHECK_EQ(r0, 101);
     bpfmm_rt_obj_close(obj);
     printf("ok\n");
     return 0;
