@@ -238,15 +238,19 @@ int rt_elf_open(struct rt_elf *e, const void *buf, size_t size, char *log, size_
         rt_log(log, log_size, "empty object: 0 bytes");
         return -EINVAL;
     }
-    int err = check_headers(buf, size, log, log_size);
-    if (err)
-        return err;
-
+    /* Validate the private copy, not the caller's bytes: malloc's alignment makes the header
+     * structs safe to read whatever alignment the caller's buffer has. */
     e->buf = malloc(size);
     if (!e->buf)
         return -ENOMEM;
     memcpy(e->buf, buf, size);
     e->size = size;
+    int err = check_headers(e->buf, size, log, log_size);
+    if (err) {
+        free(e->buf);
+        e->buf = NULL;
+        return err;
+    }
     e->elf = elf_memory(e->buf, size);
     if (!e->elf || elf_kind(e->elf) != ELF_K_ELF) {
         rt_log(log, log_size, "libelf cannot read the object: %s", elf_errmsg(-1));
