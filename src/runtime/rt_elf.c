@@ -245,7 +245,7 @@ int rt_elf_open(struct rt_elf *e, const void *buf, size_t size, char *log, size_
         return -ENOMEM;
     memcpy(e->buf, buf, size);
     e->size = size;
-    int err = check_headers(e->buf, size, log, log_size);
+    int err = check_headers((const void *)e->buf, size, log, log_size);
     if (err) {
         free(e->buf);
         e->buf = NULL;
