@@ -268,12 +268,19 @@ static bool is_exit(const struct bpf_insn *in)
     return in->code == (BPF_JMP | BPF_EXIT);
 }
 
-/* Jump target of instruction i (-1 if none; local calls excluded). */
+static bool has_jump_target(const struct bpf_insn *in)
+{
+    unsigned cls = rt_class(in->code), op = rt_op(in->code);
+    return rt_is_jmp(cls) && op != BPF_CALL && op != BPF_EXIT;
+}
+
+/* Jump target of instruction i (-1 if none; local calls excluded). Only meaningful after the
+ * targets were validated: before that, test has_jump_target() (a target may be negative). */
 static int64_t jump_target(const struct verifier *v, uint32_t i)
 {
     const struct bpf_insn *in = &v->insns[i];
     unsigned cls = rt_class(in->code), op = rt_op(in->code);
-    if (!rt_is_jmp(cls) || op == BPF_CALL || op == BPF_EXIT)
+    if (!has_jump_target(in))
         return -1;
     if (op == BPF_JA && cls == BPF_JMP32)
         return (int64_t)i + 1 + in->imm;
@@ -388,11 +395,15 @@ static int call_dfs(struct verifier *v, uint32_t f, uint8_t *color, uint32_t *he
             if (err)
                 return err;
         }
-        uint32_t frames = depth + 1 + (color[g] ? height[g] : 1);
-        if (color[g] == 0 || frames > RT_MAX_FRAMES) {
+        if (color[g] == 0) { /* not explored: the chain up to g is already too deep */
             chain_text(v, stack, 0, depth, g, chain, sizeof(chain));
-            return verr(v, i, "call chain %s%s is deeper than %d frames", chain,
-                        color[g] == 0 || height[g] > 1 ? " -> ..." : "", RT_MAX_FRAMES);
+            return verr(v, i, "call chain %s is deeper than %d frames", chain, RT_MAX_FRAMES);
+        }
+        uint32_t frames = depth + 1 + height[g];
+        if (frames > RT_MAX_FRAMES) {
+            chain_text(v, stack, 0, depth, g, chain, sizeof(chain));
+            return verr(v, i, "call chain %s -> ... is %u frames deep; the limit is %d", chain,
+                        frames, RT_MAX_FRAMES);
         }
         if (height[g] + 1 > height[f])
             height[f] = height[g] + 1;
@@ -561,12 +572,10 @@ int vcfg_check(struct verifier *v)
         const struct bpf_insn *in = &v->insns[i];
         if ((v->flags[i] & VF_LDDW2) || !rt_is_jmp(rt_class(in->code)))
             continue;
-        int64_t t = jump_target(v, i);
         bool call = is_local_call(in);
-        if (call)
-            t = (int64_t)i + 1 + in->imm;
-        if (t < 0 && !call)
+        if (!call && !has_jump_target(in))
             continue;
+        int64_t t = call ? (int64_t)i + 1 + in->imm : jump_target(v, i);
         if (t < 0 || t >= v->n)
             return verr(v, i, "%s insn %lld is out of range (the program has %u instructions)",
                         call ? "call to" : "jump to", (long long)t, v->n);

@@ -348,9 +348,11 @@ static int do_cond(struct verifier *v, struct vstate *s, uint32_t i, struct vste
     const struct vreg *ptr = ap ? a_f : b_f, *oth = ap ? b_f : a_f;
     if (!(ap && bp) && ptr->type != VT_MAP && oth->umin == 0 && oth->umax == 0)
         return 0; /* a pointer compared with NULL */
+    if (!x)
+        return verr(v, i, "comparing r%u (%s) with %d is not allowed: it would reveal an address",
+                    in->dst_reg, vtype_name(a_f), in->imm);
     return verr(v, i, "comparing r%u (%s) with r%u (%s) is not allowed: it would reveal an address",
-                in->dst_reg, vtype_name(a_f), x ? in->src_reg : 0,
-                x ? vtype_name(b_f) : "a constant");
+                in->dst_reg, vtype_name(a_f), in->src_reg, vtype_name(b_f));
 }
 
 static int do_exit(struct verifier *v, struct vstate *s, uint32_t i)

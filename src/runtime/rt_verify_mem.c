@@ -236,7 +236,7 @@ static int stack_access(struct verifier *v, struct vstate *s, uint32_t i, const 
         unsigned from = (unsigned)(lo + S), to = from + size;
         bool aligned8 = size == 8 && (from % 8) == 0;
         if (kind == 'a' && (from % size))
-            return verr(v, i, "misaligned atomic access: %s", what);
+            return verr(v, i, "misaligned atomic access of %u bytes at %s", size, at);
         if (kind == 'r') {
             if (aligned8 && (F->spilled & (1ull << (from / 8)))) {
                 *out = F->slot[from / 8];
