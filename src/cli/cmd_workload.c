@@ -1,0 +1,584 @@
+/*
+ * `bpfmm workload`: a built-in target process for tests, the demo and benchmarks. It maps one
+ * PMD-aligned anonymous region, fills it with 4 KiB pages (every page, or one per 2 MiB),
+ * optionally with a verifiable pattern, guard pages or MADV_(NO)HUGEPAGE, prints a
+ * machine-readable "ready" line saying where the region is, then optionally does random
+ * 8-byte accesses (reporting the rate) and holds until killed.
+ *
+ * THP at fault: the region must start as 4 KiB pages so that collapse has work to do, but it
+ * must stay collapsible - MADV_NOHUGEPAGE would make MADV_COLLAPSE fail with EINVAL. With THP
+ * `enabled=madvise` (these machines) and no per-size control set to "always", plain anonymous
+ * memory gets 4 KiB pages at fault and nothing needs doing. Otherwise the workload sets
+ * prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED) (Linux 6.18): no THP at fault
+ * outside MADV_HUGEPAGE regions, MADV_COLLAPSE still allowed. Where neither holds it says so
+ * (thp_at_fault=1 in the ready line).
+ *
+ * Owns the workload process only; it uses no bpfmm library code.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+#ifndef PR_THP_DISABLE_EXCEPT_ADVISED
+#define PR_THP_DISABLE_EXCEPT_ADVISED (1 << 1)
+#endif
+#ifndef PR_SET_VMA
+#define PR_SET_VMA           0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+#define WL_PMD    (2ul << 20)
+#define WL_PAGE   4096ul
+#define WL_THPDIR "/sys/kernel/mm/transparent_hugepage"
+
+struct wl {
+    uint64_t size;
+    bool sparse, read_touch, pattern, hugepage, nohugepage, hold, prevent_thp;
+    unsigned guards;
+    double random_s;
+    unsigned report_ms;
+    int ready_fd;
+    const char *name;
+    /* state */
+    char *region;
+    uint64_t ranges, guard_stride;
+    bool thp_at_fault;
+    bool verify_failed;
+};
+
+static volatile sig_atomic_t want_verify, want_stop;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        want_verify = 1;
+    else
+        want_stop = 1;
+}
+
+static void usage(FILE *o)
+{
+    fputs(
+        "usage: bpfmm workload [OPTIONS]\n\n"
+        "A target process for tests, the demo and benchmarks: maps a 2 MiB-aligned anonymous\n"
+        "region, fills it with 4 KiB pages, prints a ready line, then optionally accesses it\n"
+        "at random and holds until killed.\n\n"
+        "options:\n"
+        "  --size SIZE            region size (default 1G; K, M, G suffixes; rounded up to 2M)\n"
+        "  --sparse               touch one page (the first) per 2 MiB instead of every page\n"
+        "  --touch write|read     write each touched page (default), or only read it (read\n"
+        "                         faults map the shared zero page)\n"
+        "  --pattern              fill with a verifiable pattern; verify every byte on SIGUSR1\n"
+        "                         and at exit (untouched pages must read as zero); exit 1 on a\n"
+        "                         mismatch\n"
+        "  --guard N              install a guard page (MADV_GUARD_INSTALL) in N ranges, spread\n"
+        "                         evenly (ready line: guard_stride, guard_page)\n"
+        "  --hugepage             MADV_HUGEPAGE the region before filling (THP at fault)\n"
+        "  --nohugepage           MADV_NOHUGEPAGE the region (collapse will be refused)\n"
+        "  --thp-at-fault allow   do not prevent THP at fault (default: prevent it, see below)\n"
+        "  --name NAME            name the region [anon:NAME] (needs CONFIG_ANON_VMA_NAME)\n"
+        "  --random-access SECS   after the fill, random 8-byte accesses for SECS seconds\n"
+        "                         (read-modify-write; read-only with --pattern or --touch read)\n"
+        "  --report-ms MS         print a rate line every MS ms while accessing (default 1000;\n"
+        "                         0: only the final line)\n"
+        "  --ready-fd FD          also write the ready line to FD, then close it\n"
+        "  --hold                 wait until SIGTERM/SIGINT after everything (SIGUSR1 verifies)\n\n"
+        "output (stdout, one line each, key=value):\n"
+        "  ready pid= addr= size= page_size= pmd_size= ranges= touched_pages= thp_at_fault=\n"
+        "        guards= guard_stride= guard_page= pattern=\n"
+        "  rate t= accesses= accesses_per_s=          (periodically while accessing)\n"
+        "  random_access seconds= accesses= accesses_per_s=\n"
+        "  verify ok bytes=  |  verify FAIL offset= expected= got=\n\n"
+        "THP at fault is prevented so that the region starts as 4 KiB pages yet stays\n"
+        "collapsible: nothing is needed when THP enabled=madvise/never (plain anonymous\n"
+        "memory then gets 4 KiB pages); otherwise prctl(PR_SET_THP_DISABLE,\n"
+        "PR_THP_DISABLE_EXCEPT_ADVISED) is used (Linux 6.18). MADV_NOHUGEPAGE is not used for\n"
+        "this because MADV_COLLAPSE refuses such regions.\n",
+        o);
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -EINVAL;
+    unsigned shift = 0;
+    switch (*end) {
+    case 0:
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default:
+        return -EINVAL;
+    }
+    if ((*end == 'i' && end[1] == 'B' && !end[2]) || (*end == 'B' && !end[1]))
+        end += strlen(end);
+    if (*end || v == 0 || v > (1ull << 40) >> shift)
+        return -EINVAL;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/* --- THP at fault -------------------------------------------------------------------------- */
+
+static bool read_choice(const char *path, char *out, size_t size)
+{
+    FILE *f = fopen(path, "re");
+    char buf[256];
+    if (!f)
+        return false;
+    bool ok = fgets(buf, sizeof(buf), f) != NULL;
+    fclose(f);
+    char *l = ok ? strchr(buf, '[') : NULL, *r = l ? strchr(l, ']') : NULL;
+    if (!r || (size_t)(r - l) > size)
+        return false;
+    memcpy(out, l + 1, (size_t)(r - l - 1));
+    out[r - l - 1] = 0;
+    return true;
+}
+
+/* Would a plain anonymous fault in a 2 MiB-aligned region get a large folio? */
+static bool thp_at_fault_possible(void)
+{
+    char top[32], c[32], path[128];
+    if (!read_choice(WL_THPDIR "/enabled", top, sizeof(top)))
+        return false; /* no THP at all */
+    bool any_size = false;
+    for (unsigned kb = 8; kb <= 2048; kb *= 2) {
+        snprintf(path, sizeof(path), WL_THPDIR "/hugepages-%ukB/enabled", kb);
+        if (!read_choice(path, c, sizeof(c)))
+            continue;
+        any_size = true;
+        if (!strcmp(c, "always") || (!strcmp(c, "inherit") && !strcmp(top, "always")))
+            return true;
+    }
+    return !any_size && !strcmp(top, "always");
+}
+
+static void prevent_thp_at_fault(struct wl *w)
+{
+    w->thp_at_fault = w->hugepage || thp_at_fault_possible();
+    if (!w->prevent_thp || !w->thp_at_fault || w->hugepage)
+        return;
+    if (prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED, 0, 0) == 0) {
+        w->thp_at_fault = false;
+        return;
+    }
+    fprintf(stderr,
+            "bpfmm workload: warning: THP at fault is enabled system-wide and this kernel lacks "
+            "PR_THP_DISABLE_EXCEPT_ADVISED (Linux 6.18): the region may start with huge pages\n");
+}
+
+/* --- the region ---------------------------------------------------------------------------- */
+
+static uint64_t pattern_word(uint64_t off)
+{
+    return (off * 0x9E3779B97F4A7C15ull) ^ 0xB5ADB5ADB5ADB5ADull;
+}
+
+static bool is_guard_page(const struct wl *w, uint64_t page)
+{
+    if (!w->guards)
+        return false;
+    uint64_t range = page / (WL_PMD / WL_PAGE), in = page % (WL_PMD / WL_PAGE);
+    return in == 1 && range % w->guard_stride == 0 && range / w->guard_stride < w->guards;
+}
+
+static bool is_touched_page(const struct wl *w, uint64_t page)
+{
+    if (is_guard_page(w, page))
+        return false;
+    return !w->sparse || page % (WL_PMD / WL_PAGE) == 0;
+}
+
+static int setup_region(struct wl *w)
+{
+    w->ranges = w->size / WL_PMD;
+    char *m =
+        mmap(NULL, w->size + WL_PMD, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        cli_error("workload: cannot map %" PRIu64 " bytes: %s", w->size, strerror(errno));
+        return -1;
+    }
+    char *a = (char *)(((uintptr_t)m + WL_PMD - 1) & ~(WL_PMD - 1));
+    if (a > m)
+        munmap(m, (size_t)(a - m));
+    munmap(a + w->size, (size_t)(m + WL_PMD - a));
+    w->region = a;
+    if (w->hugepage && madvise(a, w->size, MADV_HUGEPAGE)) {
+        cli_error("workload: MADV_HUGEPAGE failed: %s", strerror(errno));
+        return -1;
+    }
+    if (w->nohugepage && madvise(a, w->size, MADV_NOHUGEPAGE)) {
+        cli_error("workload: MADV_NOHUGEPAGE failed: %s", strerror(errno));
+        return -1;
+    }
+    if (w->name && prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)a, w->size,
+                         (unsigned long)w->name)) {
+        cli_error("workload: cannot name the region '%s': %s (is CONFIG_ANON_VMA_NAME set?)",
+                  w->name, strerror(errno));
+        return -1;
+    }
+    if (w->guards) {
+        if (w->guards > w->ranges) {
+            cli_error("workload: --guard %u is more than the region's %" PRIu64 " ranges",
+                      w->guards, w->ranges);
+            return -1;
+        }
+        w->guard_stride = w->ranges / w->guards;
+        for (unsigned i = 0; i < w->guards; i++) {
+            char *g = a + (uint64_t)i * w->guard_stride * WL_PMD + WL_PAGE;
+            if (madvise(g, WL_PAGE, MADV_GUARD_INSTALL)) {
+                cli_error("workload: MADV_GUARD_INSTALL failed: %s (needs Linux 6.13)",
+                          strerror(errno));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static uint64_t fill(struct wl *w)
+{
+    uint64_t touched = 0, pages = w->size / WL_PAGE;
+    for (uint64_t pg = 0; pg < pages; pg++) {
+        if (!is_touched_page(w, pg))
+            continue;
+        touched++;
+        volatile uint64_t *p = (volatile uint64_t *)(w->region + pg * WL_PAGE);
+        if (w->read_touch) {
+            (void)p[0];
+        } else if (w->pattern) {
+            for (uint64_t i = 0; i < WL_PAGE / 8; i++)
+                p[i] = pattern_word(pg * WL_PAGE + i * 8);
+        } else {
+            p[0] = pg + 1;
+        }
+    }
+    return touched;
+}
+
+static bool verify(struct wl *w)
+{
+    uint64_t pages = w->size / WL_PAGE, checked = 0;
+    for (uint64_t pg = 0; pg < pages; pg++) {
+        if (is_guard_page(w, pg))
+            continue;
+        const uint64_t *p = (const uint64_t *)(w->region + pg * WL_PAGE);
+        bool touched = is_touched_page(w, pg);
+        for (uint64_t i = 0; i < WL_PAGE / 8; i++) {
+            uint64_t off = pg * WL_PAGE + i * 8;
+            uint64_t want = touched ? pattern_word(off) : 0;
+            if (p[i] != want) {
+                printf("verify FAIL offset=0x%" PRIx64 " expected=0x%016" PRIx64
+                       " got=0x%016" PRIx64 "\n",
+                       off, want, p[i]);
+                fflush(stdout);
+                w->verify_failed = true;
+                return false;
+            }
+        }
+        checked += WL_PAGE;
+    }
+    printf("verify ok bytes=%" PRIu64 "\n", checked);
+    fflush(stdout);
+    return true;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void random_access(struct wl *w)
+{
+    uint64_t x = 0x2545F4914F6CDD1Dull ^ (uint64_t)getpid();
+    uint64_t accesses = 0, last_acc = 0, sink = 0;
+    uint64_t words = w->size / 8;
+    bool rmw = !w->pattern && !w->read_touch;
+    double t0 = now_s(), last = t0, end = t0 + w->random_s;
+    for (;;) {
+        for (int i = 0; i < 4096; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            uint64_t word;
+            if (w->sparse) /* only the touched page of a random range */
+                word = (x % w->ranges) * (WL_PMD / 8) + (x >> 40) % (WL_PAGE / 8);
+            else
+                word = x % words;
+            uint64_t page = word * 8 / WL_PAGE;
+            if (w->guards && is_guard_page(w, page))
+                continue;
+            volatile uint64_t *p = (volatile uint64_t *)w->region + word;
+            if (rmw)
+                *p += 1;
+            else
+                sink += *p;
+            accesses++;
+        }
+        double t = now_s();
+        if (w->report_ms && (t - last) * 1000.0 >= w->report_ms) {
+            printf("rate t=%.2f accesses=%" PRIu64 " accesses_per_s=%.0f\n", t - t0,
+                   accesses - last_acc, (double)(accesses - last_acc) / (t - last));
+            fflush(stdout);
+            last = t;
+            last_acc = accesses;
+        }
+        if (t >= end || want_stop)
+            break;
+        if (want_verify && w->pattern) {
+            want_verify = 0;
+            verify(w);
+        }
+    }
+    double el = now_s() - t0;
+    printf("random_access seconds=%.3f accesses=%" PRIu64 " accesses_per_s=%.0f\n", el, accesses,
+           el > 0 ? (double)accesses / el : 0.0);
+    fflush(stdout);
+    __asm__ volatile("" ::"r"(sink));
+}
+
+static int ready(struct wl *w, uint64_t touched)
+{
+    char line[512];
+    int n =
+        snprintf(line, sizeof(line),
+                 "ready pid=%d addr=0x%" PRIxPTR " size=%" PRIu64 " page_size=%lu "
+                 "pmd_size=%lu ranges=%" PRIu64 " touched_pages=%" PRIu64
+                 " thp_at_fault=%d guards=%u guard_stride=%" PRIu64 " guard_page=%d "
+                 "pattern=%d\n",
+                 (int)getpid(), (uintptr_t)w->region, w->size, WL_PAGE, WL_PMD, w->ranges, touched,
+                 w->thp_at_fault, w->guards, w->guard_stride, w->guards ? 1 : -1, w->pattern);
+    fputs(line, stdout);
+    fflush(stdout);
+    if (w->ready_fd >= 0) {
+        if (write(w->ready_fd, line, (size_t)n) != n) {
+            cli_error("workload: cannot write the ready line to fd %d: %s", w->ready_fd,
+                      strerror(errno));
+            return -1;
+        }
+        close(w->ready_fd);
+    }
+    return 0;
+}
+
+static int parse_args(struct wl *w, int argc, char **argv)
+{
+    enum {
+        O_SIZE = 256,
+        O_SPARSE,
+        O_TOUCH,
+        O_PATTERN,
+        O_GUARD,
+        O_HUGE,
+        O_NOHUGE,
+        O_THP,
+        O_NAME,
+        O_RANDOM,
+        O_REPORT,
+        O_READY,
+        O_HOLD
+    };
+    static const struct option opts[] = {
+        {"size", required_argument, NULL, O_SIZE},
+        {"sparse", no_argument, NULL, O_SPARSE},
+        {"touch", required_argument, NULL, O_TOUCH},
+        {"pattern", no_argument, NULL, O_PATTERN},
+        {"guard", required_argument, NULL, O_GUARD},
+        {"hugepage", no_argument, NULL, O_HUGE},
+        {"nohugepage", no_argument, NULL, O_NOHUGE},
+        {"thp-at-fault", required_argument, NULL, O_THP},
+        {"name", required_argument, NULL, O_NAME},
+        {"random-access", required_argument, NULL, O_RANDOM},
+        {"report-ms", required_argument, NULL, O_REPORT},
+        {"ready-fd", required_argument, NULL, O_READY},
+        {"hold", no_argument, NULL, O_HOLD},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    char *end;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_SIZE:
+            if (parse_size(optarg, &w->size)) {
+                cli_error("workload: --size '%s' is not a size (e.g. 64M, 1G)", optarg);
+                return -1;
+            }
+            break;
+        case O_SPARSE:
+            w->sparse = true;
+            break;
+        case O_TOUCH:
+            if (!strcmp(optarg, "read")) {
+                w->read_touch = true;
+            } else if (strcmp(optarg, "write")) {
+                cli_error("workload: --touch takes 'write' or 'read', not '%s'", optarg);
+                return -1;
+            }
+            break;
+        case O_PATTERN:
+            w->pattern = true;
+            break;
+        case O_GUARD:
+            w->guards = (unsigned)strtoul(optarg, &end, 10);
+            if (*end || !*optarg) {
+                cli_error("workload: --guard takes a number of ranges, not '%s'", optarg);
+                return -1;
+            }
+            break;
+        case O_HUGE:
+            w->hugepage = true;
+            break;
+        case O_NOHUGE:
+            w->nohugepage = true;
+            break;
+        case O_THP:
+            if (!strcmp(optarg, "allow")) {
+                w->prevent_thp = false;
+            } else if (strcmp(optarg, "prevent")) {
+                cli_error("workload: --thp-at-fault takes 'allow' or 'prevent', not '%s'", optarg);
+                return -1;
+            }
+            break;
+        case O_NAME:
+            w->name = optarg;
+            break;
+        case O_RANDOM:
+            w->random_s = strtod(optarg, &end);
+            if (*end || w->random_s <= 0) {
+                cli_error("workload: --random-access takes seconds > 0, not '%s'", optarg);
+                return -1;
+            }
+            break;
+        case O_REPORT:
+            w->report_ms = (unsigned)strtoul(optarg, &end, 10);
+            if (*end) {
+                cli_error("workload: --report-ms takes milliseconds, not '%s'", optarg);
+                return -1;
+            }
+            break;
+        case O_READY:
+            w->ready_fd = (int)strtol(optarg, &end, 10);
+            if (*end || w->ready_fd < 0) {
+                cli_error("workload: --ready-fd takes a file descriptor, not '%s'", optarg);
+                return -1;
+            }
+            break;
+        case O_HOLD:
+            w->hold = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            cli_error("workload: unknown or incomplete option '%s'; see `bpfmm workload --help`",
+                      argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        cli_error("workload: unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    if (w->hugepage && w->nohugepage) {
+        cli_error("workload: --hugepage and --nohugepage exclude each other");
+        return -1;
+    }
+    if (w->pattern && w->read_touch) {
+        cli_error("workload: --pattern writes the region; it cannot be combined with --touch read");
+        return -1;
+    }
+    w->size = (w->size + WL_PMD - 1) & ~(WL_PMD - 1);
+    return 0;
+}
+
+static int cmd_workload(int argc, char **argv)
+{
+    struct wl w = {.size = 1ull << 30, .ready_fd = -1, .report_ms = 1000, .prevent_thp = true};
+    int r = parse_args(&w, argc, argv);
+    if (r)
+        return r > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    prevent_thp_at_fault(&w);
+    if (setup_region(&w))
+        return CLI_EXIT_FAIL;
+    uint64_t touched = fill(&w);
+    if (ready(&w, touched))
+        return CLI_EXIT_FAIL;
+
+    if (w.random_s > 0 && !want_stop)
+        random_access(&w);
+    if (w.hold) {
+        /* Block the signals between the checks and sigsuspend so none is lost. */
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR1);
+        sigaddset(&block, SIGTERM);
+        sigaddset(&block, SIGINT);
+        sigprocmask(SIG_BLOCK, &block, &old);
+        while (!want_stop) {
+            if (want_verify) {
+                want_verify = 0;
+                if (w.pattern)
+                    verify(&w);
+                else
+                    printf("verify skipped (no --pattern)\n");
+                fflush(stdout);
+                continue;
+            }
+            sigsuspend(&old); /* returns after any handled signal */
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
+    if (w.pattern && !w.verify_failed)
+        verify(&w);
+    return w.verify_failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+static const struct cli_command workload_cmd = {
+    .name = "workload",
+    .summary = "built-in target process for tests, the demo and benchmarks",
+    .run = cmd_workload,
+};
+CLI_COMMAND(workload_cmd);
