@@ -1,0 +1,60 @@
+/*
+ * libFuzzer target over the policy runtime's loader, verifier and interpreter. The first input
+ * byte picks the front door: even = an ELF object (opened, loaded against the THP ctx, every
+ * program run), odd = raw instructions (loaded in conformance mode with a 64-byte memory
+ * buffer, run). Inputs are never trusted: any crash, sanitizer report or leak is a bug in the
+ * runtime. Built with clang by tests/runtime/fuzz/CMakeLists.txt; seeds come from make_seeds.c.
+ */
+#include <bpfmm/policy.h>
+#include <bpfmm/runtime.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct bpfmm_rt_ctx_desc mem_desc = {
+    .name = "memory", .size = 64, .writable = true};
+
+static void run_all(bpfmm_rt_obj_t *obj, size_t ctx_size, const uint8_t *seed, size_t seed_len)
+{
+    /* Exactly ctx_size bytes, so ASan sees any access one byte past the ctx. */
+    uint8_t *ctx = malloc(ctx_size);
+    if (!ctx)
+        return;
+    for (size_t i = 0; i < ctx_size; i++)
+        ctx[i] = seed_len ? seed[i % seed_len] : (uint8_t)i;
+    for (unsigned i = 0; i < bpfmm_rt_obj_prog_count(obj); i++) {
+        uint64_t ret;
+        struct bpfmm_rt_fault fault;
+        bpfmm_rt_prog_run(bpfmm_rt_obj_prog(obj, i), ctx, ctx_size, NULL, &ret, &fault);
+    }
+    free(ctx);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    bool raw = data[0] & 1;
+    data++;
+    size--;
+
+    char log[2048];
+    struct bpfmm_rt_open_opts oo = {.sz = sizeof(oo), .log_buf = log, .log_size = sizeof(log)};
+    bpfmm_rt_obj_t *obj = raw ? bpfmm_rt_obj_open_insns(data, size & ~(size_t)7, &oo)
+                              : bpfmm_rt_obj_open_mem(data, size, &oo);
+    if (!obj)
+        return 0;
+    struct bpfmm_rt_load_opts lo = {
+        .sz = sizeof(lo),
+        .ctx = raw ? &mem_desc : bpfmm_policy_ctx_desc(),
+        .insn_budget = 20000, /* keep endless loops cheap */
+        .flags = raw ? BPFMM_RT_LOAD_COMPAT : 0,
+        .log_buf = log,
+        .log_size = sizeof(log),
+    };
+    if (!bpfmm_rt_obj_load(obj, &lo))
+        run_all(obj, raw ? mem_desc.size : sizeof(struct bpfmm_thp_ctx), data, size);
+    bpfmm_rt_obj_close(obj);
+    return 0;
+}
