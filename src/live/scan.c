@@ -350,7 +350,8 @@ static int span_pagemap_read(struct live_scanner *sc, struct live_proc *p, struc
     return 0;
 }
 
-/* nr_shared for the PAGEMAP_SCAN path: one 4 KiB pagemap read per present block. */
+/* nr_shared for the PAGEMAP_SCAN path: one 4 KiB pagemap read per present block (8 bytes
+ * for a PMD-mapped one). */
 static int count_shared(struct live_scanner *sc, struct live_proc *p, struct live_range *rg,
                         struct live_scan_result *res)
 {
@@ -358,7 +359,9 @@ static int count_shared(struct live_scanner *sc, struct live_proc *p, struct liv
         rg->flags |= LIVE_RANGE_SHARED_KNOWN;
         return 0;
     }
-    size_t bytes = (size_t)sc->pmd_pages * 8;
+    /* A PMD-mapped block is one folio: one entry tells for all of them. */
+    uint32_t entries = rg->nr_huge == sc->pmd_pages ? 1 : sc->pmd_pages;
+    size_t bytes = (size_t)entries * 8;
     ssize_t r = live_proc_pagemap_pread(p, sc->pm, bytes, (off_t)(rg->start / sc->page_size * 8));
     res->preads++;
     if (r < 0)
@@ -367,8 +370,10 @@ static int count_shared(struct live_scanner *sc, struct live_proc *p, struct liv
         return live_proc_fail(p, -EIO, "read its pagemap (short read)");
     res->pagemap_bytes += bytes;
     uint32_t nonexcl = 0;
-    for (uint32_t i = 0; i < sc->pmd_pages; i++)
+    for (uint32_t i = 0; i < entries; i++)
         nonexcl += (sc->pm[i] & PM_ENTRY_PRESENT) && !(sc->pm[i] & PM_ENTRY_EXCLUSIVE);
+    if (entries == 1)
+        nonexcl *= sc->pmd_pages;
     rg->nr_shared = nonexcl > rg->nr_zero ? nonexcl - rg->nr_zero : 0;
     rg->flags |= LIVE_RANGE_SHARED_KNOWN;
     return 0;

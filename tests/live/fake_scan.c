@@ -88,9 +88,11 @@ static void scenario_contents(bool fallback)
     for (int i = 0; i < 5; i++)
         fake_at(b[0] + (uint64_t)(10 + i) * FAKE_PAGE)->excl = false; /* 5 shared pages */
     fake_set(b[1] + 7 * FAKE_PAGE, 1, PAGE_IS_PRESENT);               /* sparse */
-    fake_set_huge(b[2]);                                              /* THP */
-    fake_set(b[3], PPB, PAGE_IS_PRESENT | PAGE_IS_PFNZERO);           /* zero page */
-    fake_set(b[4], PPB, PAGE_IS_PRESENT);                             /* guards at 1, 100 */
+    fake_set_huge(b[2]); /* THP, shared with another process (as after a fork) */
+    for (unsigned i = 0; i < PPB; i++)
+        fake_at(b[2] + i * FAKE_PAGE)->excl = false;
+    fake_set(b[3], PPB, PAGE_IS_PRESENT | PAGE_IS_PFNZERO); /* zero page */
+    fake_set(b[4], PPB, PAGE_IS_PRESENT);                   /* guards at 1, 100 */
     fake_set(b[4] + FAKE_PAGE, 1, PAGE_IS_GUARD);
     fake_set(b[4] + 100 * FAKE_PAGE, 1, PAGE_IS_GUARD);
     fake_set(b[5], 10, PAGE_IS_SWAPPED); /* swapped */
@@ -119,7 +121,7 @@ static void scenario_contents(bool fallback)
 
     check_range(&res.r[0], b[0], (struct expect){PPB, 0, 0, 0, 0, 5}, true, path);
     check_range(&res.r[1], b[1], (struct expect){1, 0, 0, 0, 0, 0}, true, path);
-    check_range(&res.r[2], b[2], (struct expect){PPB, 0, PPB, 0, 0, 0}, true, path);
+    check_range(&res.r[2], b[2], (struct expect){PPB, 0, PPB, 0, 0, PPB}, true, path);
     check_range(&res.r[3], b[3], (struct expect){PPB, 0, 0, PPB, 0, 0}, true, path);
     check_range(&res.r[4], b[4], (struct expect){PPB - 2, 0, 0, 0, 2, 0}, true, path);
     check_range(&res.r[5], b[5], (struct expect){20, 10, 0, 0, 0, 0}, true, path);
@@ -158,7 +160,7 @@ static void scenario_contents(bool fallback)
     err = live_scan_blocks(sc, p, &l, starts, 5, &o, &res);
     CHECK_EQ(err, 0);
     CHECK_EQ(res.nr, 4);
-    check_range(&res.r[0], b[2], (struct expect){PPB, 0, PPB, 0, 0, 0}, true, path);
+    check_range(&res.r[0], b[2], (struct expect){PPB, 0, PPB, 0, 0, PPB}, true, path);
     check_range(&res.r[1], b[3], (struct expect){PPB, 0, 0, PPB, 0, 0}, true, path);
     check_range(&res.r[2], b[6], (struct expect){PPB / 2, 0, 0, 0, 0, 0}, true, path);
     check_range(&res.r[3], b[7], (struct expect){0, 0, 0, 0, 0, 0}, true, path);
