@@ -60,12 +60,19 @@ static bool check_access(const struct rt_vm_prog *p, const struct rt_run *rs, ui
 
 #define LABEL_ADDR(n) [RT_OP_##n] = &&L_##n,
 
+/* GCC: one copy of the labels (noclone) and no global CSE, which would merge the handlers'
+ * dispatch jumps into one; clang has neither attribute and needs neither. */
+#if defined(__clang__)
+#define INTERP_ATTRS __attribute__((noinline, hot))
+#else
+#define INTERP_ATTRS __attribute__((noinline, noclone, hot, optimize("no-gcse")))
+#endif
+
 /* The run loop. With table_out set it only reports its handler table, which is how the decoder
  * gets label addresses (they are only valid for jumps inside this function). noclone keeps a
  * single copy of the labels. */
-__attribute__((noinline, noclone, hot, optimize("no-gcse"))) static int
-interp(const struct rt_vm_prog *p, struct rt_run *rs, uint64_t *reg, uint64_t *r0,
-       uint64_t *executed, const void *const **table_out)
+INTERP_ATTRS static int interp(const struct rt_vm_prog *p, struct rt_run *rs, uint64_t *reg,
+                               uint64_t *r0, uint64_t *executed, const void *const **table_out)
 {
     static const void *const table[RT_OP__COUNT] = {RT_OPS(LABEL_ADDR)};
     if (table_out) {

@@ -59,7 +59,7 @@ struct rt_call {
     bool host;
     rt_builtin_fn builtin;
     rt_host_fn host_fn;
-    const char *name;
+    const char *name; /* built-ins only (host names are not kept) */
 };
 
 struct rt_vm_prog {

@@ -175,7 +175,7 @@ static int call_index(struct verifier *v, struct rt_vm_prog *p, uint32_t id, uin
     c = &p->calls[p->nr_calls];
     memset(c, 0, sizeof(*c));
     c->id = id;
-    c->name = h.name;
+    c->name = h.proto ? h.proto->name : NULL; /* host names need not outlive the load */
     if (h.host) {
         c->host = true;
         c->host_fn = h.host->fn;
@@ -217,7 +217,6 @@ static int build_dyn(struct verifier *v, struct rt_vm_prog *p)
         c->host = true;
         c->host_fn = h->fn;
         c->nargs = (uint8_t)h->nr_args;
-        c->name = h->name;
     }
     for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
         bool dup = false;

@@ -123,7 +123,9 @@ int rt_vm_run(const struct rt_vm_prog *p, void *ctx, size_t ctx_size,
     if (!p || !r0)
         return -EINVAL;
     if (p->has_ctx && p->ctx_size && (!ctx || ctx_size < p->ctx_size))
-        return -EINVAL;
+        return -EINVAL; /* smaller than the ctx the program was verified against */
+    if (p->has_ctx && !ctx && ctx_size)
+        return -EINVAL; /* run-time checks would accept addresses near 0 */
 
     /* The BPF stack: 8-byte aligned words on the C stack, sized by the verifier. */
     uint64_t stack[p->stack_size / 8 + 1];

@@ -91,7 +91,7 @@ static int alu_ptr(struct verifier *v, uint32_t i, struct vreg *d, const struct 
                         sr);
         struct vreg r;
         if (vreg_off_const(d) && vreg_off_const(sv))
-            vreg_scalar_const(&r, (uint64_t)(d->smin - sv->smin));
+            vreg_scalar_const(&r, (uint64_t)d->smin - (uint64_t)sv->smin);
         else
             vreg_scalar_unknown(&r);
         *d = r;

@@ -34,6 +34,18 @@ static void where(char *buf, size_t size, const char *base, const struct vreg *p
         snprintf(buf, size, "%s+[%lld..%lld]", base, lo, hi);
 }
 
+/* The bytes an access may start at: pointer offset range plus the instruction's offset. Unbounded
+ * ranges (too wide to prove anything) give false, and lo/hi are then meaningless. */
+static bool access_range(const struct vreg *p, int16_t off, int64_t *lo, int64_t *hi)
+{
+    *lo = *hi = 0;
+    if (!vreg_off_bounded(p))
+        return false;
+    *lo = p->smin + off;
+    *hi = p->smax + off;
+    return true;
+}
+
 static void set_loaded(struct vreg *out, unsigned size, bool sx)
 {
     vreg_scalar_unknown(out);
@@ -101,8 +113,8 @@ static int ctx_access(struct verifier *v, uint32_t i, const struct vreg *p, unsi
     if (kind != 'r' && !d->writable)
         return verr(v, i, "%s of %u bytes at %s: %s is read-only", kind_word(kind), size, at,
                     cname);
-    bool bounded = vreg_off_bounded(p);
-    int64_t lo = p->smin + off, hi = p->smax + off;
+    int64_t lo, hi;
+    bool bounded = access_range(p, off, &lo, &hi);
     bool checked = false;
     if (bounded && lo >= 0 && hi + (int64_t)size <= (int64_t)d->size) {
         if (kind == 'r')
@@ -224,8 +236,8 @@ static int stack_access(struct verifier *v, struct vstate *s, uint32_t i, const 
     char at[64], what[112];
     where(at, sizeof(at), "fp", p, off);
     snprintf(what, sizeof(what), "%s of %u bytes at %s", kind_word(kind), size, at);
-    bool bounded = vreg_off_bounded(p);
-    int64_t lo = p->smin + off, hi = p->smax + off;
+    int64_t lo, hi;
+    bool bounded = access_range(p, off, &lo, &hi);
     const int64_t S = RT_STACK_SIZE;
 
     if (bounded && lo == hi) {
@@ -350,8 +362,8 @@ static int map_access(struct verifier *v, uint32_t i, const struct vreg *p, int1
     if (stored_ptr(val))
         return verr(v, i, "storing pointer r%u into a value of map '%s' would leak an address",
                     valreg, m->name);
-    bool bounded = vreg_off_bounded(p);
-    int64_t lo = p->smin + off, hi = p->smax + off;
+    int64_t lo, hi;
+    bool bounded = access_range(p, off, &lo, &hi);
     bool checked = false;
     if (bounded && lo >= 0 && hi + (int64_t)size <= vs) {
         /* proven */

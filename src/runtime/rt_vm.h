@@ -2,7 +2,8 @@
  * Internal interface of the verifier + interpreter ("VM"): the loader hands it a relocated
  * program (struct rt_prog_src) and gets back an executable, verified program. The VM knows
  * nothing of ELF, BTF or how maps are implemented (rt_map.h). Owned by rt_verify*.c,
- * rt_interp*.c, rt_helpers.c, rt_disasm.c.
+ * rt_interp*.c, rt_helpers*.c, rt_disasm.c; the rules, messages and limits are described in
+ * docs/runtime-vm.md.
  *
  * Relocated instruction conventions (what the loader produces):
  *   - lddw src=BPF_PSEUDO_MAP_IDX (5), imm = map index: r = the map (only helpers may use it);
@@ -39,24 +40,33 @@ struct rt_prog_src {
 };
 
 struct rt_vm_opts {
-    const struct bpfmm_rt_ctx_desc *ctx; /* NULL: r1 is a scalar */
-    uint64_t insn_budget;                /* 0: 1,000,000 per call */
+    const struct bpfmm_rt_ctx_desc *ctx; /* NULL: r1 is a scalar (unless BPFMM_RT_LOAD_COMPAT) */
+    /* Instructions per run; 0: 1,000,000. Counted exactly, checked on backward jumps and local
+     * calls; exhaustion is a BPFMM_RT_FAULT_BUDGET fault naming the backward jump. */
+    uint64_t insn_budget;
     const struct bpfmm_rt_helper *host_helpers;
     unsigned nr_host_helpers;
     void *host;
     void (*trace)(void *host, const char *prog, const char *msg);
-    unsigned flags; /* BPFMM_RT_LOAD_* */
-    char *log;      /* verifier messages: "insn N: reason" */
+    /* BPFMM_RT_LOAD_COMPAT: r1 points to writable memory whose size is given per run (r2 holds
+     * it); every access through r1 is checked at run time. */
+    unsigned flags;
+    char *log; /* the first verifier error: "insn N: reason" */
     size_t log_size;
 };
 
 /* Verifies and prepares for execution. NULL with errno (EINVAL: rejected, message in log;
- * E2BIG: too large; ENOMEM). The src arrays must outlive the returned program. */
+ * E2BIG: more than 1,000,000 instructions, or too complex to verify; ENOMEM). src->maps and
+ * the maps must outlive the returned program; the instructions, syms, opts, ctx description
+ * and helper table need not (what is needed is copied). Maps' prog_readonly and global_data
+ * must be final (they are read here). */
 struct rt_vm_prog *rt_vm_prepare(const struct rt_prog_src *src, const struct rt_vm_opts *opts);
 void rt_vm_free(struct rt_vm_prog *p);
 
 /* Thread-safe, async-signal-safe (no allocation, no locks). Returns 0 with *r0 set, or
- * -EFAULT with *fault filled. In BPFMM_RT_LOAD_COMPAT mode r2 = ctx_size. */
+ * -EFAULT with *fault filled (if not NULL), or -EINVAL when ctx is smaller than the described
+ * ctx (or NULL with a size). In BPFMM_RT_LOAD_COMPAT mode r2 = ctx_size. insns_executed (may be
+ * NULL) receives the exact number of instructions run, also on a fault. */
 int rt_vm_run(const struct rt_vm_prog *p, void *ctx, size_t ctx_size,
               const struct bpfmm_rt_run_env *env, uint64_t *r0, uint64_t *insns_executed,
               struct bpfmm_rt_fault *fault);
