@@ -301,6 +301,18 @@ int rt_elf_open(struct rt_elf *e, const void *buf, size_t size, char *log, size_
                 goto fail;
             }
             s->data = d->d_buf;
+            /* Instructions are read as struct bpf_insn in place; clang aligns code to 8
+             * bytes, so a misaligned code section is a damaged object, not one to read with
+             * unaligned (undefined-behaviour) accesses. */
+            if ((sh.sh_flags & SHF_EXECINSTR) && ((uintptr_t)s->data % 8 || sh.sh_size % 8)) {
+                rt_log(log, log_size,
+                       "corrupt ELF: code section '%s' is not a whole number of 8-byte "
+                       "instructions at an 8-byte aligned offset (offset 0x%llx, size %llu)",
+                       s->name, (unsigned long long)sh.sh_offset,
+                       (unsigned long long)sh.sh_size);
+                err = -EINVAL;
+                goto fail;
+            }
         }
         if (sh.sh_type == SHT_SYMTAB) {
             if (symtab >= 0) {
