@@ -6,15 +6,22 @@
  *     (bottom-tested, so the sieve's variable-offset accesses are checked at run time);
  *   - ns_per_insn_alu: a trial-division prime count (ALU and branches only);
  *   - native_ns_per_sieve / interp_vs_native: the same sieve in C, and the ratio.
- * To add (issue 3): ns_per_call_default, ns_per_call_by_name, load_verify_us, once the shipped
- * policies exist; each is a new function appended to `cases`, using the public runtime API.
+ *   - ns_per_call_default: one call of the shipped default policy through the THP hook
+ *     (bpfmm_policy_get_orders), including the per-range ctx setup a host does (copy a
+ *     per-VMA template, fill the range fields); native_ns_per_call_default is the same
+ *     decision written in C, and call_default_vs_native the ratio;
+ *   - ns_per_call_by_name: one call of the shipped by-name policy, one hash lookup in a map
+ *     of 256 names;
+ *   - load_verify_us: opening, loading and verifying the default policy (median of repeats).
  * Owns measurement only; the format is bench.h's.
  */
 #include "bench.h"
+#include <bpfmm/policy.h>
 #include "runtime/rt_insn.h"
 #include "runtime/rt_vm.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -176,12 +183,164 @@ static int case_trial(const struct bench_args *args, struct bench_metrics *out)
     return 0;
 }
 
+static bpfmm_policy_t *open_shipped(const char *name)
+{
+    char log[1024] = "";
+    struct bpfmm_policy_opts o = {.sz = sizeof(o), .log_buf = log, .log_size = sizeof(log)};
+    bpfmm_policy_t *p = bpfmm_policy_open(name, &o);
+    if (!p)
+        fprintf(stderr, "bench runtime: cannot open the %s policy: %s\n", name, log);
+    return p;
+}
+
+/* The per-VMA part of a ctx, set up once per VMA by a host. */
+static void vma_template(struct bpfmm_thp_ctx *t)
+{
+    bpfmm_policy_ctx_init(t, BPFMM_THP_KHUGEPAGED);
+    t->vma_start = 0x7f0000000000ull;
+    t->vma_end = t->vma_start + (1ull << 30);
+    t->vma_flags = BPFMM_VMA_READ | BPFMM_VMA_WRITE | BPFMM_VMA_ANON;
+    t->tgid = t->pid = 4242;
+    memcpy(t->comm, "worker", 7);
+    t->range_pages = 512;
+}
+
+/* The per-range part: what a host fills for each candidate range. */
+static inline void fill_range(struct bpfmm_thp_ctx *c, const struct bpfmm_thp_ctx *t, uint64_t i)
+{
+    *c = *t;
+    c->range_start = c->address = t->vma_start + ((i & 511) << 21);
+    c->nr_present = 200 + (unsigned)(i & 127); /* about half the ranges pass the limits */
+    c->nr_zero = (unsigned)(i & 3);
+}
+
+/* The default policy's decision in C, as the baseline (same limits, same fields). */
+static __attribute__((noinline)) uint64_t native_default(const struct bpfmm_thp_ctx *c)
+{
+    if (c->type != BPFMM_THP_KHUGEPAGED && c->type != BPFMM_THP_FORCED_COLLAPSE &&
+        c->type != BPFMM_THP_QUERY)
+        return c->orders;
+    if (!c->range_pages)
+        return c->orders;
+    if (c->nr_guard)
+        return 0;
+    uint32_t mapped = c->nr_present + c->nr_swapped;
+    uint32_t none = (mapped < c->range_pages ? c->range_pages - mapped : 0) + c->nr_zero;
+    if (none > 255 || c->nr_swapped > 0 || c->nr_shared > 256)
+        return c->orders & ~BPFMM_ORDER(c->pmd_order);
+    return c->orders;
+}
+
+static int case_call_default(const struct bench_args *args, struct bench_metrics *out)
+{
+    bpfmm_policy_t *p = open_shipped("default");
+    if (!p)
+        return 1;
+    struct bpfmm_thp_ctx t, c;
+    vma_template(&t);
+    uint64_t n = args->quick ? 200000 : 3000000, allowed = 0, allowed_native = 0;
+
+    uint64_t t0 = bench_now_ns();
+    for (uint64_t i = 0; i < n; i++) {
+        fill_range(&c, &t, i);
+        allowed += (bpfmm_policy_get_orders(p, &c) >> 9) & 1;
+    }
+    double ns = (double)(bench_now_ns() - t0) / (double)n;
+
+    t0 = bench_now_ns();
+    for (uint64_t i = 0; i < n; i++) {
+        fill_range(&c, &t, i);
+        allowed_native += (native_default(&c) >> 9) & 1;
+    }
+    double native = (double)(bench_now_ns() - t0) / (double)n;
+
+    struct bpfmm_policy_stats st = {.sz = sizeof(st)};
+    bpfmm_policy_get_stats(p, &st);
+    bpfmm_policy_close(p);
+    /* The policy and its C twin must agree on every range, and neither may fault. */
+    if (allowed != allowed_native || st.faults || !allowed || allowed == n) {
+        fprintf(stderr,
+                "bench runtime: default policy and its C twin disagree (%llu vs %llu of %llu "
+                "allowed, %llu faults)\n",
+                (unsigned long long)allowed, (unsigned long long)allowed_native,
+                (unsigned long long)n, (unsigned long long)st.faults);
+        return 1;
+    }
+    bench_metric(out, "ns_per_call_default", ns);
+    bench_metric(out, "native_ns_per_call_default", native);
+    bench_metric(out, "call_default_vs_native", ns / native);
+    return 0;
+}
+
+static int case_call_by_name(const struct bench_args *args, struct bench_metrics *out)
+{
+    bpfmm_policy_t *p = open_shipped("by-name");
+    if (!p)
+        return 1;
+    bpfmm_rt_map_t *m = bpfmm_rt_obj_find_map(bpfmm_policy_obj(p), "orders_by_comm");
+    struct bpfmm_thp_ctx t, c;
+    vma_template(&t);
+    for (unsigned k = 0; m && k < 256; k++) {
+        char key[16] = {0};
+        uint64_t v = (k & 1) ? BPFMM_ORDER(9) : 0;
+        snprintf(key, sizeof(key), "proc-%u", k);
+        if (bpfmm_rt_map_update(m, key, &v, 0))
+            m = NULL;
+    }
+    if (!m) {
+        fprintf(stderr, "bench runtime: cannot fill by-name's orders_by_comm map\n");
+        bpfmm_policy_close(p);
+        return 1;
+    }
+    uint64_t n = args->quick ? 200000 : 3000000, allowed = 0;
+    uint64_t t0 = bench_now_ns();
+    for (uint64_t i = 0; i < n; i++) {
+        fill_range(&c, &t, i);
+        /* Alternate between a name with 2M allowed and one with nothing allowed. */
+        memcpy(c.comm, (i & 1) ? "proc-17" : "proc-42", 8);
+        allowed += (bpfmm_policy_get_orders(p, &c) >> 9) & 1;
+    }
+    double ns = (double)(bench_now_ns() - t0) / (double)n;
+    bpfmm_policy_close(p);
+    if (allowed != n / 2) {
+        fprintf(stderr, "bench runtime: by-name answered 2M %llu times, expected %llu\n",
+                (unsigned long long)allowed, (unsigned long long)(n / 2));
+        return 1;
+    }
+    bench_metric(out, "ns_per_call_by_name", ns);
+    return 0;
+}
+
+static int case_load_verify(const struct bench_args *args, struct bench_metrics *out)
+{
+    unsigned reps = args->quick ? 5 : 31;
+    double *us = calloc(reps, sizeof(*us));
+    if (!us)
+        return 1;
+    for (unsigned r = 0; r < reps; r++) {
+        uint64_t t0 = bench_now_ns();
+        bpfmm_policy_t *p = open_shipped("default");
+        us[r] = (double)(bench_now_ns() - t0) / 1000.0;
+        if (!p) {
+            free(us);
+            return 1;
+        }
+        bpfmm_policy_close(p);
+    }
+    bench_metric(out, "load_verify_us", bench_median(us, reps));
+    free(us);
+    return 0;
+}
+
 static const struct {
     const char *what;
     int (*run)(const struct bench_args *args, struct bench_metrics *out);
 } cases[] = {
     {"interpreter: sieve", case_sieve},
     {"interpreter: trial division", case_trial},
+    {"THP hook: default policy", case_call_default},
+    {"THP hook: by-name policy", case_call_by_name},
+    {"load and verify: default policy", case_load_verify},
 };
 
 static int bench_runtime(const struct bench_args *args, struct bench_metrics *out)
@@ -198,7 +357,7 @@ static int bench_runtime(const struct bench_args *args, struct bench_metrics *ou
 
 static const struct bench_def runtime_bench = {
     .name = "runtime",
-    .summary = "policy runtime: interpreter ns per instruction (sieve, trial division)",
+    .summary = "policy runtime: ns per instruction, ns per policy call, load+verify time",
     .default_runs = 5,
     .run = bench_runtime,
 };
