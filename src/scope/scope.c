@@ -373,14 +373,15 @@ int bpfmm_scope_policy_procs(bpfmm_scope_t *s, uint32_t id, int32_t *tgids, size
     }
     size_t n = p->nr_procs, k = 0;
     int32_t *all = n <= cap ? tgids : malloc(n * sizeof(*all));
-    if (!all) {
+    if (!all && n) { /* n == 0 with cap 0 (sizing a NULL buffer) is not a failure */
         pthread_mutex_unlock(&s->lock);
         return fail(-ENOMEM, "scope policy procs %u: out of memory", id);
     }
     for (struct scope_proc *e = p->head.next; e != &p->head; e = e->next)
         all[k++] = e->tgid;
     pthread_mutex_unlock(&s->lock);
-    qsort(all, n, sizeof(*all), cmp_tgid);
+    if (n)
+        qsort(all, n, sizeof(*all), cmp_tgid);
     if (all != tgids) {
         if (cap)
             memcpy(tgids, all, cap * sizeof(*all));

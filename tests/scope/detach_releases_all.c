@@ -40,7 +40,8 @@ int main(void)
     CHECK_EQ(bpfmm_scope_policy_find(s, "A", &found), -ENOENT);
     struct fake_prog pa2 = {.tag = "A again"};
     uint32_t a2 = make_policy(s, "A", &pa2);
-    CHECK_NE(a2, a); /* ids are never reused */
+    CHECK_NE(a2, a);                                       /* ids are never reused */
+    CHECK_EQ(bpfmm_scope_policy_procs(s, a2, NULL, 0), 0); /* sizing an empty list */
 
     /* Released processes can be attached elsewhere; a destroyed global policy clears it. */
     CHECK_EQ(bpfmm_scope_attach(s, a2, 1000), 0);
