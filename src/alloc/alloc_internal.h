@@ -140,7 +140,8 @@ static inline void fset(struct frame *f, uint32_t s)
 {
     atomic_store_explicit(&f->state, s, memory_order_release);
 }
-/* Counters written by one lock holder at a time and read racily by statistics. */
+/* Counters written by one lock holder at a time and read racily by statistics. Only for counters
+ * every writer of which holds that lock: a stat_inc() from outside it could be lost. */
 static inline void stat_add_locked(_Atomic uint64_t *c, int64_t d)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + (uint64_t)d,

@@ -285,7 +285,8 @@ int64_t bpfmm_alloc_try_alloc_pages(bpfmm_alloc_t *a, unsigned order)
         stat_inc(&a->st.try_alloc_calls);
         goto fail;
     }
-    stat_add_locked(&a->st.try_alloc_calls, 1);
+    /* An atomic add even under the lock: callers that fail the trylock count here too. */
+    stat_inc(&a->st.try_alloc_calls);
     pfn = buddy_take(a, order, st);
     if (pfn != NONE)
         owner_set(a, pfn, order);
@@ -405,7 +406,7 @@ static int page_free(struct bpfmm_alloc *a, uint64_t pfn64, unsigned order, bool
             stat_inc(&a->st.reentered_pcp);
     }
     if (zone_trylock(a)) {
-        stat_add_locked(&a->st.free_nolock_calls, 1);
+        stat_inc(&a->st.free_nolock_calls); /* also counted by deferring callers, unlocked */
         buddy_free(a, pfn, order);
         zone_unlock(a, true);
         return 0;
