@@ -240,9 +240,12 @@ int vcheck_read(struct verifier *v, uint32_t i, const struct vstate *s, unsigned
 int vmem_access(struct verifier *v, struct vstate *s, uint32_t i, unsigned base, int16_t off,
                 unsigned size, char kind, const struct vreg *val, int64_t val_imm, bool sx,
                 struct vreg *out);
-/* Helper argument memory: [ptr, ptr + size) must be readable (and initialised) or writable. */
+/* Helper argument memory: [ptr, ptr + size) must be readable (and initialised) or writable.
+ * A write is certain only for the first min_size bytes (a variable size argument): the rest is
+ * "maybe written", so reading it later cannot see stale stack. */
 int vmem_helper_arg(struct verifier *v, struct vstate *s, uint32_t i, unsigned argno,
-                    const char *what, const struct vreg *ptr, uint64_t size, bool write);
+                    const char *what, const struct vreg *ptr, uint64_t size, uint64_t min_size,
+                    bool write);
 /* Calls (rt_verify_call.c). */
 int vcall_helper(struct verifier *v, struct vstate *s, uint32_t i, uint32_t id, bool via_callx);
 int vcall_dynamic(struct verifier *v, struct vstate *s, uint32_t i);

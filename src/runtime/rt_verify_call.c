@@ -133,11 +133,11 @@ int vcall_helper(struct verifier *v, struct vstate *s, uint32_t i, uint32_t id, 
             }
             break;
         case RT_ARG_MAP_KEY:
-            if ((err = vmem_helper_arg(v, s, i, r, "key", R, key_size, false)))
+            if ((err = vmem_helper_arg(v, s, i, r, "key", R, key_size, key_size, false)))
                 return err;
             break;
         case RT_ARG_MAP_VALUE:
-            if ((err = vmem_helper_arg(v, s, i, r, "value", R, value_size, false)))
+            if ((err = vmem_helper_arg(v, s, i, r, "value", R, value_size, value_size, false)))
                 return err;
             break;
         case RT_ARG_MEM:
@@ -153,7 +153,7 @@ int vcall_helper(struct verifier *v, struct vstate *s, uint32_t i, uint32_t id, 
                             h.name, rs, rs, RT_STACK_SIZE * 64, (unsigned long long)S->umin,
                             (unsigned long long)S->umax);
             if ((err = vmem_helper_arg(v, s, i, r, p->args[k] == RT_ARG_MEM ? "memory" : "buffer",
-                                       R, S->umax, p->args[k] == RT_ARG_MEM_OUT)))
+                                       R, S->umax, S->umin, p->args[k] == RT_ARG_MEM_OUT)))
                 return err;
             break;
         }

@@ -423,7 +423,8 @@ int vmem_access(struct verifier *v, struct vstate *s, uint32_t i, unsigned base,
 }
 
 int vmem_helper_arg(struct verifier *v, struct vstate *s, uint32_t i, unsigned argno,
-                    const char *what, const struct vreg *p, uint64_t size, bool write)
+                    const char *what, const struct vreg *p, uint64_t size, uint64_t min_size,
+                    bool write)
 {
     char arg[96];
     snprintf(arg, sizeof(arg), "argument %u (%s, r%u)", argno, what, argno);
@@ -477,7 +478,9 @@ int vmem_helper_arg(struct verifier *v, struct vstate *s, uint32_t i, unsigned a
     update_depth(v, F, lo);
     unsigned from = (unsigned)(lo + S), to = (unsigned)(hi + S);
     if (write) {
-        clobber_bytes(F, from, to, true);
+        unsigned certain = from + (unsigned)(min_size < size ? min_size : size);
+        clobber_bytes(F, from, certain, true);
+        clobber_bytes(F, certain, to, false); /* the helper may stop short of the maximum */
         return 0;
     }
     char desc[192];

@@ -1,7 +1,9 @@
 /* Built-in helpers: bpf_trace_printk's own formatter (every supported conversion, %s from the
  * stack and from global data, and the refusals: too many conversions, unknown conversions, a %s
  * pointer into no region the run owns), bpf_get_current_pid_tgid and bpf_get_current_comm from
- * the run environment, and the map helpers' return codes. */
+ * the run environment (also with a variable size: bytes past the smallest size are not known to
+ * be written, so reading them sees 0, never stale host stack), and the map helpers' return
+ * codes. */
 #include "vm_test.h"
 
 struct trace_log {
@@ -82,6 +84,45 @@ static int printk(const char *fmt, uint64_t a, uint64_t b, uint64_t c, struct tr
         CHECK_EQ(log_.calls, 0);                                                                   \
     } while (0)
 
+/* Fills the C stack below the caller with a marker, so stale bytes would be seen. */
+__attribute__((noinline)) static void paint_stack(void)
+{
+    volatile uint8_t area[32768];
+    for (size_t i = 0; i < sizeof(area); i++)
+        area[i] = 0xa5;
+}
+
+/* get_current_comm(fp-16, size) with size in [1, 16] from the ctx, then a read of fp-8: with
+ * size 1 the helper writes one byte, so fp-8 holds nothing this run wrote. */
+static void comm_variable_size(void)
+{
+    const struct bpf_insn p[] = {
+        LDX(BPF_DW, 6, 1, 0),
+        ALU64_IMM(BPF_AND, 6, 15),
+        ALU64_IMM(BPF_ADD, 6, 1),
+        MOV64_REG(1, 10),
+        ALU64_IMM(BPF_ADD, 1, -16),
+        MOV64_REG(2, 6),
+        CALL(BPF_FUNC_get_current_comm),
+        LDX(BPF_DW, 0, 10, -8),
+        EXIT(),
+    };
+    struct vt_env env = {.ctx = &vt_ctx};
+    char log[256];
+    struct rt_vm_prog *prog = vt_prepare_env(p, NINSN(p), &env, log, sizeof(log));
+    CHECK_MSG(prog, "%s", log);
+    CHECK_MSG(prog->zero_stack, "fp-8 is only maybe written: the stack must be zeroed per run");
+    uint64_t ctx[8] = {0}, r0 = 1;
+    struct bpfmm_rt_run_env re = {.sz = sizeof(re), .comm = "abcdefghijklmno"};
+    paint_stack();
+    CHECK_EQ(rt_vm_run(prog, ctx, sizeof(ctx), &re, &r0, NULL, NULL), 0);
+    CHECK_U64_EQ(r0, 0);
+    ctx[0] = 15; /* size 16: the whole comm, its NUL included, fills fp-16..fp-1 */
+    CHECK_EQ(rt_vm_run(prog, ctx, sizeof(ctx), &re, &r0, NULL, NULL), 0);
+    CHECK_U64_EQ(r0, 0x006f6e6d6c6b6a69ull); /* "ijklmno\0" */
+    rt_vm_free(prog);
+}
+
 int main(void)
 {
     PRINTK_OK("a=-5 b=4294967295 c=ff", "a=%d b=%u c=%x", (uint64_t)-5, 0xffffffffull, 255);
@@ -155,6 +196,7 @@ int main(void)
     CHECK_EQ(rt_vm_run(prog, NULL, 0, NULL, &r0, NULL, NULL), 0);
     CHECK_U64_EQ(r0, 0); /* no environment: pid 0, comm zeroed */
     rt_vm_free(prog);
+    comm_variable_size();
 
     /* map helpers' results: update ok, update out of range -E2BIG, delete -EINVAL (test map) */
     struct rt_map *arr = vt_map_new("arr", 0, 8, 2, false, false);
