@@ -257,7 +257,10 @@ struct rt_vm_prog *rt_vm_prepare(const struct rt_prog_src *src, const struct rt_
     p->nr_maps = src->nr_maps;
     p->main_depth = v.funcs[0].depth;
     p->zero_stack = v.zero_stack;
+    /* The run loop counts in bytes of decoded code (budget * 16): cap so that cannot wrap. */
     p->budget = opts->insn_budget ? opts->insn_budget : 1000000;
+    if (p->budget > UINT64_MAX / sizeof(struct rt_dinsn))
+        p->budget = UINT64_MAX / sizeof(struct rt_dinsn);
     p->compat = v.compat;
     p->has_ctx = v.ctx || v.compat;
     p->ctx_size = v.ctx ? v.ctx->size : 0;

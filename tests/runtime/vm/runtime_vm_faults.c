@@ -139,6 +139,16 @@ static void f_budget(void)
     CHECK_EQ(rt_vm_run(prog, &stop, 1, NULL, &r0, &executed, &f), 0);
     CHECK_EQ(executed, 5);
     rt_vm_free(prog);
+    /* a budget too large to count (1 << 60 instructions) is as good as unlimited */
+    const struct bpf_insn hundred[] = {
+        MOV64_IMM(0, 0),
+        ALU64_IMM(BPF_ADD, 0, 1),
+        JMP_IMM(BPF_JLT, 0, 100, -2),
+        EXIT(),
+    };
+    struct vt_env huge = {.flags = BPFMM_RT_LOAD_COMPAT, .budget = 1ull << 60};
+    CHECK_EQ(run_mem(hundred, NINSN(hundred), &huge, &stop, 1, &r0, &f), 0);
+    CHECK_EQ(r0, 100);
     /* the default budget is 1,000,000 */
     struct vt_env dflt = {.flags = BPFMM_RT_LOAD_COMPAT};
     stop = 1;
