@@ -91,6 +91,10 @@ const void *const *rt_interp_handlers(void);
 int rt_interp_exec(const struct rt_vm_prog *p, struct rt_run *rs, uint64_t *reg, uint64_t *r0,
                    uint64_t *executed);
 
+/* True in audit builds (BPFMM_DEBUG or BPFMM_INTERP_AUDIT): accesses the verifier proved are
+ * checked too, and one outside every region of the run aborts (a verifier bug). */
+bool rt_interp_audited(void);
+
 /* Slow paths (rt_interp_run.c). */
 void rt_interp_fault(struct rt_run *rs, enum bpfmm_rt_fault_kind kind, uint32_t insn,
                      const char *msg);

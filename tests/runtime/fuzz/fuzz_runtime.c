@@ -3,7 +3,8 @@
  * byte picks the front door: even = an ELF object (opened, loaded against the THP ctx, every
  * program run), odd = raw instructions (loaded in conformance mode with a 64-byte memory
  * buffer, run). Inputs are never trusted: any crash, sanitizer report or leak is a bug in the
- * runtime. Built with clang by tests/runtime/fuzz/CMakeLists.txt; seeds come from make_seeds.c.
+ * runtime. Built with the interpreter audit (BPFMM_INTERP_AUDIT), so an access the verifier
+ * proved but that leaves the run's regions aborts even inside map memory ASan cannot see. Built with clang by tests/runtime/fuzz/CMakeLists.txt; seeds come from make_seeds.c.
  */
 #include <bpfmm/policy.h>
 #include <bpfmm/runtime.h>
@@ -12,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct bpfmm_rt_ctx_desc mem_desc = {
-    .name = "memory", .size = 64, .writable = true};
+static const struct bpfmm_rt_ctx_desc mem_desc = {.name = "memory", .size = 64, .writable = true};
 
 static void run_all(bpfmm_rt_obj_t *obj, size_t ctx_size, const uint8_t *seed, size_t seed_len)
 {
