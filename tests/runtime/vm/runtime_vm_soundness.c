@@ -1,12 +1,15 @@
 /*
- * Randomised soundness check of the verifier's value tracking, and of the interpreter against
- * an independent reference evaluator. Each program loads four 64-bit inputs the verifier cannot
- * know (compat memory), then runs random ALU64/ALU32 operations, forward conditional jumps
- * (JMP and JMP32) and stack stores/loads at offsets masked by the program. The verifier prunes
- * branches it believes impossible (they become traps) and proves masked accesses statically (no
- * run-time check): if its ranges were ever wrong, a run would hit a trap or access out of bounds
- * (ASan), or r0 would differ from the reference. Seed: BPFMM_TEST_SEED (printed).
+ * Randomised soundness check of whole programs: the verifier's value tracking, and the
+ * interpreter against the independent reference evaluator of isa_ref.h. Each program loads four
+ * 64-bit inputs the verifier cannot know (compat memory), then runs random ALU64/ALU32
+ * operations (byte swaps included), forward conditional jumps (JMP and JMP32) and stack
+ * stores/loads at offsets masked by the program. The verifier prunes branches it believes
+ * impossible (they become traps) and proves masked accesses statically (no run-time check): if
+ * its ranges were ever wrong, a run would hit a trap or access out of bounds (ASan, the
+ * interpreter audit), or r0 would differ from the reference. runtime_vm_domain checks the same
+ * ranges transfer function by transfer function. Seed: BPFMM_TEST_SEED (printed).
  */
+#include "isa_ref.h"
 #include "vm_test.h"
 
 #define PROGS  20000
@@ -51,130 +54,6 @@ static uint64_t rinput(void)
     return rnd() % 2 ? v >> (rnd() % 64) : v;
 }
 
-/* --- reference semantics (RFC 9669), written independently of the interpreter ------------- */
-
-static uint64_t ref_alu(unsigned op, int16_t off, bool is64, uint64_t a, uint64_t b)
-{
-    if (!is64) {
-        uint32_t x = (uint32_t)a, y = (uint32_t)b;
-        int32_t sx = (int32_t)x, sy = (int32_t)y;
-        switch (op) {
-        case BPF_ADD:
-            return (uint32_t)(x + y);
-        case BPF_SUB:
-            return (uint32_t)(x - y);
-        case BPF_MUL:
-            return (uint32_t)(x * y);
-        case BPF_DIV:
-            if (off)
-                return y == 0 ? 0 : y == 0xffffffffu ? (uint32_t)(0u - x) : (uint32_t)(sx / sy);
-            return y ? x / y : 0;
-        case BPF_MOD:
-            if (off)
-                return y == 0 ? x : y == 0xffffffffu ? 0 : (uint32_t)(sx % sy);
-            return y ? x % y : x;
-        case BPF_OR:
-            return x | y;
-        case BPF_AND:
-            return x & y;
-        case BPF_XOR:
-            return x ^ y;
-        case BPF_LSH:
-            return (uint32_t)(x << (y & 31));
-        case BPF_RSH:
-            return x >> (y & 31);
-        case BPF_ARSH:
-            return (uint32_t)(sx >> (y & 31));
-        case BPF_NEG:
-            return (uint32_t)(0u - x);
-        case BPF_MOV:
-            return off == 8 ? (uint32_t)(int8_t)y : off == 16 ? (uint32_t)(int16_t)y : y;
-        }
-        return 0;
-    }
-    int64_t sa = (int64_t)a, sb = (int64_t)b;
-    switch (op) {
-    case BPF_ADD:
-        return a + b;
-    case BPF_SUB:
-        return a - b;
-    case BPF_MUL:
-        return a * b;
-    case BPF_DIV:
-        if (off)
-            return b == 0 ? 0 : b == -1ull ? 0 - a : (uint64_t)(sa / sb);
-        return b ? a / b : 0;
-    case BPF_MOD:
-        if (off)
-            return b == 0 ? a : b == -1ull ? 0 : (uint64_t)(sa % sb);
-        return b ? a % b : a;
-    case BPF_OR:
-        return a | b;
-    case BPF_AND:
-        return a & b;
-    case BPF_XOR:
-        return a ^ b;
-    case BPF_LSH:
-        return a << (b & 63);
-    case BPF_RSH:
-        return a >> (b & 63);
-    case BPF_ARSH:
-        return (uint64_t)(sa >> (b & 63));
-    case BPF_NEG:
-        return 0 - a;
-    case BPF_MOV:
-        return off == 8    ? (uint64_t)(int8_t)b
-               : off == 16 ? (uint64_t)(int16_t)b
-               : off == 32 ? (uint64_t)(int32_t)b
-                           : b;
-    }
-    return 0;
-}
-
-static bool ref_cond(unsigned op, bool is32, uint64_t a, uint64_t b)
-{
-    if (is32) {
-        a = (uint32_t)a;
-        b = (uint32_t)b;
-        int64_t sa = (int32_t)a, sb = (int32_t)b;
-        switch (op) {
-        case BPF_JSGT:
-            return sa > sb;
-        case BPF_JSGE:
-            return sa >= sb;
-        case BPF_JSLT:
-            return sa < sb;
-        case BPF_JSLE:
-            return sa <= sb;
-        }
-    }
-    switch (op) {
-    case BPF_JEQ:
-        return a == b;
-    case BPF_JNE:
-        return a != b;
-    case BPF_JGT:
-        return a > b;
-    case BPF_JGE:
-        return a >= b;
-    case BPF_JLT:
-        return a < b;
-    case BPF_JLE:
-        return a <= b;
-    case BPF_JSGT:
-        return (int64_t)a > (int64_t)b;
-    case BPF_JSGE:
-        return (int64_t)a >= (int64_t)b;
-    case BPF_JSLT:
-        return (int64_t)a < (int64_t)b;
-    case BPF_JSLE:
-        return (int64_t)a <= (int64_t)b;
-    case BPF_JSET:
-        return (a & b) != 0;
-    }
-    return false;
-}
-
 /* Reference run of the generated program (only the instruction forms generated below). */
 static uint64_t ref_run(const struct bpf_insn *p, uint32_t n, const uint64_t *in)
 {
@@ -192,11 +71,8 @@ static uint64_t ref_run(const struct bpf_insn *p, uint32_t n, const uint64_t *in
             bool is64 = cls == BPF_ALU64;
             uint64_t b = k ? (is64 ? (uint64_t)(int64_t)x->imm : (uint32_t)x->imm) : r[x->src_reg];
             if (op == BPF_END) {
-                uint64_t v = r[x->dst_reg];
-                v = x->imm == 16   ? __builtin_bswap16((uint16_t)v)
-                    : x->imm == 32 ? __builtin_bswap32((uint32_t)v)
-                                   : __builtin_bswap64(v);
-                r[x->dst_reg] = v;
+                r[x->dst_reg] =
+                    ref_end(is64, rt_srcbit(x->code) == BPF_TO_BE, (unsigned)x->imm, r[x->dst_reg]);
             } else {
                 r[x->dst_reg] = ref_alu(op, x->off, is64, r[x->dst_reg], b);
             }
@@ -282,8 +158,10 @@ static uint32_t gen(struct bpf_insn *p)
                 off = sx64[rnd() % (is64 ? 3 : 2)];
             if (op == BPF_NEG)
                 p[n++] = RAW((is64 ? BPF_ALU64 : BPF_ALU) | BPF_NEG, rreg(), 0, 0, 0);
-            else if (op == BPF_END)
-                p[n++] = RAW(BPF_ALU64 | BPF_END, rreg(), 0, 0, widths[rnd() % 3]);
+            else if (op == BPF_END) /* BSWAP (ALU64), or to_le / to_be (ALU) */
+                p[n++] = RAW((is64 ? BPF_ALU64 : BPF_ALU) | BPF_END |
+                                 (!is64 && rnd() % 2 ? BPF_TO_BE : BPF_TO_LE),
+                             rreg(), 0, 0, widths[rnd() % 3]);
             else
                 p[n++] = RAW((is64 ? BPF_ALU64 : BPF_ALU) | op | (x ? BPF_X : BPF_K), rreg(),
                              x ? rreg() : 0, off, x ? 0 : rimm());
