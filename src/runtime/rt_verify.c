@@ -166,6 +166,7 @@ static void verifier_free(struct verifier *v)
     free(v->func_of);
     free(v->funcs);
     free(v->info);
+    free(v->live);
     free(v->ctx_reads);
 }
 
@@ -213,7 +214,7 @@ struct rt_vm_prog *rt_vm_prepare(const struct rt_prog_src *src, const struct rt_
         v.info[i].callx_init = 0x1f;
     }
 
-    if ((err = vcfg_check(&v)) || (err = collect_thresholds(&v)))
+    if ((err = vcfg_check(&v)) || (err = vlive_compute(&v)) || (err = collect_thresholds(&v)))
         return fail(&v, NULL, err);
 
     /* Entry state: r1 = ctx (or compat memory, or a scalar), r2 = its size in compat mode. */

@@ -4,8 +4,9 @@
  * instruction for the decoder, and the error reporting every rule uses ("insn N: reason").
  *
  * The verifier runs in two stages: structural checks over the instruction array
- * (rt_verify_cfg.c), then abstract interpretation of each function body in the context of each
- * call site (rt_verify_walk.c), with per-instruction transfer functions in rt_verify_insn.c,
+ * (rt_verify_cfg.c, and register liveness in rt_verify_live.c), then abstract interpretation of
+ * each function body in the context of each call site (rt_verify_walk.c), with per-instruction
+ * transfer functions in rt_verify_insn.c,
  * rt_verify_mem.c and rt_verify_call.c over the domain in rt_verify_scalar.c and
  * rt_verify_state.c. It owns no execution: rt_interp_decode.c turns its findings into code.
  */
@@ -128,6 +129,7 @@ struct verifier {
     struct vfunc *funcs;
     uint32_t nfuncs;
     struct vinfo *info;
+    uint16_t *live;     /* per instruction: registers (bit n = rn) that may be read before set */
     uint8_t *ctx_reads; /* bitmap over ctx->size bytes */
     bool ctx_read_all;  /* a ctx read with an unknown offset */
     bool zero_stack;
@@ -145,6 +147,7 @@ struct verifier {
 #define V_MAX_STEPS       8000000ull /* instructions interpreted abstractly */
 #define V_MAX_STATE_BYTES (512ull << 20)
 #define V_WIDEN_AFTER     3 /* joins into a loop head before widening */
+#define V_MAX_VARIANTS    4 /* states kept apart per block leader (see vstate_join_mixes) */
 
 /* --- errors -------------------------------------------------------------------------------- */
 
@@ -166,8 +169,10 @@ static inline uint32_t vmap_first(uint64_t maps)
 /* Name of the ctx field containing ctx offset off, or NULL. */
 const char *vctx_field(const struct verifier *v, int64_t off);
 
-/* --- structure (rt_verify_cfg.c) --------------------------------------------------------- */
+/* --- structure (rt_verify_cfg.c, rt_verify_live.c) ----------------------------------------- */
 int vcfg_check(struct verifier *v);
+/* Fills v->live (after vcfg_check). */
+int vlive_compute(struct verifier *v);
 
 /* --- scalar domain (rt_verify_scalar.c) --------------------------------------------------- */
 void vs_set_const(struct vreg *r, uint64_t c);
@@ -198,6 +203,9 @@ void vstate_free(struct verifier *v, struct vstate *s);
 void vstate_copy(struct vstate *dst, const struct vstate *src);
 /* d = d join s; returns true if d changed. widen: push growing bounds to infinity. */
 bool vstate_join(const struct verifier *v, struct vstate *d, const struct vstate *s, bool widen);
+/* True if d join s would turn a value into "mixed" (different kinds on the two paths) that
+ * matters: a register of the current frame in `live`, or a spilled slot of any frame. */
+bool vstate_join_mixes(const struct vstate *d, const struct vstate *s, uint16_t live);
 bool vstate_equal(const struct vstate *a, const struct vstate *b);
 void vframe_init(struct vframe *f, uint32_t func);
 /* Replaces every link to lookup id `id` (0: none) in every frame. */

@@ -174,6 +174,30 @@ static void set_mixed(struct vreg *d)
     d->type = VT_MIXED;
 }
 
+static bool is_mapval_at0(const struct vreg *r)
+{
+    return (r->type == VT_MAPVAL || r->type == VT_MAPVAL_NULL) && r->smin == 0 && r->smax == 0;
+}
+
+/* Kinds that differ but join without loss of kind: a map value (at offset 0) with NULL or
+ * with another lookup result gives "map value or NULL" (unlinked). */
+static bool joins_to_mapval_null(const struct vreg *d, const struct vreg *s)
+{
+    return (is_mapval_at0(d) && (is_null_const(s) || is_mapval_at0(s))) ||
+           (is_mapval_at0(s) && is_null_const(d));
+}
+
+/* True if d join s is "mixed" although neither is: different kinds of value (or stack pointers
+ * into different frames) on the two paths. */
+static bool join_mixes_reg(const struct vreg *d, const struct vreg *s)
+{
+    if (d->type == VT_UNINIT || s->type == VT_UNINIT || d->type == VT_MIXED || s->type == VT_MIXED)
+        return false;
+    if (d->type != s->type)
+        return !joins_to_mapval_null(d, s);
+    return d->type == VT_STACK && d->frame != s->frame;
+}
+
 /* d = d join s. */
 static void join_reg(const struct verifier *v, struct vreg *d, const struct vreg *s, bool widen)
 {
@@ -181,29 +205,14 @@ static void join_reg(const struct verifier *v, struct vreg *d, const struct vreg
         vreg_uninit(d);
         return;
     }
-    if (d->type == VT_MIXED || s->type == VT_MIXED) {
+    if (d->type == VT_MIXED || s->type == VT_MIXED || join_mixes_reg(d, s)) {
         set_mixed(d);
         return;
     }
-    if (d->type != s->type) {
-        /* map value joined with NULL (or an unchecked result): map value or NULL, unlinked */
-        const struct vreg *mv = NULL, *other = NULL;
-        if (d->type == VT_MAPVAL || d->type == VT_MAPVAL_NULL) {
-            mv = d;
-            other = s;
-        } else if (s->type == VT_MAPVAL || s->type == VT_MAPVAL_NULL) {
-            mv = s;
-            other = d;
-        }
-        if (mv && mv->smin == 0 && mv->smax == 0 &&
-            (is_null_const(other) || ((other->type == VT_MAPVAL || other->type == VT_MAPVAL_NULL) &&
-                                      other->smin == 0 && other->smax == 0))) {
-            uint64_t maps = mv->maps | (other->type == VT_SCALAR ? 0 : other->maps);
-            vreg_ptr(d, VT_MAPVAL_NULL, 0);
-            d->maps = maps;
-            return;
-        }
-        set_mixed(d);
+    if (d->type != s->type) { /* joins_to_mapval_null() */
+        uint64_t maps = (d->type == VT_SCALAR ? 0 : d->maps) | (s->type == VT_SCALAR ? 0 : s->maps);
+        vreg_ptr(d, VT_MAPVAL_NULL, 0);
+        d->maps = maps;
         return;
     }
     switch (d->type) {
@@ -211,13 +220,7 @@ static void join_reg(const struct verifier *v, struct vreg *d, const struct vreg
         join_ranges(v, d, s, widen, true);
         return;
     case VT_CTX:
-        join_ranges(v, d, s, widen, false);
-        return;
-    case VT_STACK:
-        if (d->frame != s->frame) {
-            set_mixed(d);
-            return;
-        }
+    case VT_STACK: /* same frame: join_mixes_reg() */
         join_ranges(v, d, s, widen, false);
         return;
     case VT_MAPVAL:
@@ -291,6 +294,24 @@ bool vstate_join(const struct verifier *v, struct vstate *d, const struct vstate
     bool changed = memcmp(old, d, size) != 0;
     free(old);
     return changed;
+}
+
+bool vstate_join_mixes(const struct vstate *d, const struct vstate *s, uint16_t live)
+{
+    for (uint32_t k = 0; k < d->nframes; k++) {
+        const struct vframe *a = &d->f[k], *b = &s->f[k];
+        if (k == d->nframes - 1) {
+            for (unsigned r = 0; r < RT_NR_REGS; r++)
+                if ((live & (1u << r)) && join_mixes_reg(&a->r[r], &b->r[r]))
+                    return true;
+        }
+        for (uint64_t both = a->spilled & b->spilled; both; both &= both - 1) {
+            unsigned slot = (unsigned)__builtin_ctzll(both);
+            if (join_mixes_reg(&a->slot[slot], &b->slot[slot]))
+                return true;
+        }
+    }
+    return false;
 }
 
 static void unlink_reg(struct vreg *r, uint32_t id)

@@ -1,7 +1,11 @@
 /*
  * The abstract-interpretation walk: for one function in one calling context, a worklist over
- * basic blocks (lowest instruction first) with one saved state per block leader, joined at
- * merges and widened at loop heads after a few rounds so every loop converges. A local call
+ * basic blocks (lowest instruction first) with saved states per block leader, joined at merges
+ * and widened at loop heads after a few rounds so every loop converges. A leader keeps up to
+ * V_MAX_VARIANTS states apart when joining them would make a register that is read later (or a
+ * spilled slot) "mixed" - a pointer into different regions on different paths, as clang's tail
+ * merging produces (`v = lookup(); if (!v) v = &ctx->orders; return *v;`): each variant is
+ * followed on its own, so both kinds stay usable; past that many, states are joined. A local call
  * walks the callee from an entry state built from the caller's state (so pointers passed as
  * arguments keep their kinds), and continues with the join of the callee's exit states; results
  * are cached per call site while the caller's state at that site does not change. Recursion is
@@ -14,26 +18,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Leader states are indexed by key = (insn - start) * V_MAX_VARIANTS + variant, so ordering keys
+ * orders instructions. */
+#define NV V_MAX_VARIANTS
+
 struct vwalk {
     uint32_t func, start, end, nframes;
-    struct vstate **st; /* state at each block leader (index - start) */
-    uint8_t *visits;    /* joins that changed a loop head's state */
-    uint32_t *heap;     /* pending leaders, min-heap */
+    struct vstate **st; /* per key: a state at a block leader (NULL: no such variant) */
+    uint8_t *visits;    /* per key: joins that changed a loop head's state */
+    uint32_t *heap;     /* pending keys, min-heap */
     uint32_t nheap;
-    uint8_t *pending;
+    uint8_t *pending;                    /* per key */
     struct vstate *exit;                 /* join of exit states */
     struct vstate **call_in, **call_out; /* per call site: cached entry and exit */
     uint8_t *call_cached;
 };
 
-static void heap_push(struct vwalk *w, uint32_t insn)
+static void heap_push(struct vwalk *w, uint32_t key)
 {
-    uint32_t k = insn - w->start;
-    if (w->pending[k])
+    if (w->pending[key])
         return;
-    w->pending[k] = 1;
+    w->pending[key] = 1;
     uint32_t pos = w->nheap++;
-    w->heap[pos] = insn;
+    w->heap[pos] = key;
     while (pos) {
         uint32_t parent = (pos - 1) / 2;
         if (w->heap[parent] <= w->heap[pos])
@@ -63,7 +70,7 @@ static uint32_t heap_pop(struct vwalk *w)
         w->heap[pos] = t;
         pos = m;
     }
-    w->pending[top - w->start] = 0;
+    w->pending[top] = 0;
     return top;
 }
 
@@ -75,23 +82,29 @@ static int too_complex(struct verifier *v, uint32_t i)
                      V_MAX_STEPS, V_MAX_STATE_BYTES >> 20);
 }
 
-/* Merges state s into the saved state of leader t; queues t if that changed anything. */
+/* Merges state s into a saved state of leader t - the first variant it joins without making a
+ * live value mixed, else a new variant, else (all variants taken) the last one - and queues
+ * that variant if it changed. */
 static int propagate(struct verifier *v, struct vwalk *w, uint32_t t, const struct vstate *s)
 {
-    uint32_t k = t - w->start;
-    if (!w->st[k]) {
-        w->st[k] = vstate_new(v, w->nframes);
-        if (!w->st[k])
+    uint32_t base = (t - w->start) * NV, key = base;
+    while (key < base + NV && w->st[key] && vstate_join_mixes(w->st[key], s, v->live[t]))
+        key++;
+    if (key == base + NV)
+        key--;
+    if (!w->st[key]) {
+        w->st[key] = vstate_new(v, w->nframes);
+        if (!w->st[key])
             return too_complex(v, t);
-        vstate_copy(w->st[k], s);
-        heap_push(w, t);
+        vstate_copy(w->st[key], s);
+        heap_push(w, key);
         return 0;
     }
-    bool widen = (v->flags[t] & VF_LOOPHEAD) && w->visits[k] >= V_WIDEN_AFTER;
-    if (vstate_join(v, w->st[k], s, widen)) {
-        if (w->visits[k] < 255)
-            w->visits[k]++;
-        heap_push(w, t);
+    bool widen = (v->flags[t] & VF_LOOPHEAD) && w->visits[key] >= V_WIDEN_AFTER;
+    if (vstate_join(v, w->st[key], s, widen)) {
+        if (w->visits[key] < 255)
+            w->visits[key]++;
+        heap_push(w, key);
     }
     return 0;
 }
@@ -100,7 +113,7 @@ static void walk_free(struct verifier *v, struct vwalk *w)
 {
     uint32_t len = w->end - w->start;
     if (w->st)
-        for (uint32_t k = 0; k < len; k++)
+        for (uint32_t k = 0; k < len * NV; k++)
             vstate_free(v, w->st[k]);
     if (w->call_in)
         for (uint32_t k = 0; k < len; k++) {
@@ -127,10 +140,10 @@ int vwalk_func(struct verifier *v, uint32_t func, const struct vstate *entry,
     w.end = v->funcs[func].end;
     w.nframes = entry->nframes;
     uint32_t len = w.end - w.start;
-    w.st = calloc(len, sizeof(*w.st));
-    w.visits = calloc(len, 1);
-    w.heap = malloc(len * sizeof(*w.heap));
-    w.pending = calloc(len, 1);
+    w.st = calloc((size_t)len * NV, sizeof(*w.st));
+    w.visits = calloc((size_t)len * NV, 1);
+    w.heap = malloc((size_t)len * NV * sizeof(*w.heap));
+    w.pending = calloc((size_t)len * NV, 1);
     w.call_in = calloc(len, sizeof(*w.call_in));
     w.call_out = calloc(len, sizeof(*w.call_out));
     w.call_cached = calloc(len, 1);
@@ -147,8 +160,8 @@ int vwalk_func(struct verifier *v, uint32_t func, const struct vstate *entry,
         goto out;
 
     while (w.nheap) {
-        uint32_t i = heap_pop(&w);
-        vstate_copy(cur, w.st[i - w.start]);
+        uint32_t key = heap_pop(&w), i = w.start + key / NV;
+        vstate_copy(cur, w.st[key]);
         for (;;) {
             if (++v->steps > V_MAX_STEPS) {
                 err = too_complex(v, i);

@@ -248,12 +248,33 @@ static void r_return_pointer(void)
 static void r_mixed_kinds(void)
 {
     struct vt_env env = {.ctx = &vt_ctx};
-    /* r2 = ctx or the stack depending on a ctx value */
+    /* A callee returns the ctx on one path and its caller's stack on the other: the caller gets
+     * the join of its exits, so r0 is "mixed" and cannot be dereferenced. */
     REJECT_ENV(&env,
-               "insn 5: r2 holds different kinds of values on different paths: it cannot be "
+               "insn 4: r0 holds different kinds of values on different paths: it cannot be "
                "dereferenced",
+               ST(BPF_DW, 10, -8, 7), MOV64_REG(2, 10), ALU64_IMM(BPF_ADD, 2, -8), CALL_LOCAL(2),
+               LDX(BPF_DW, 0, 0, 0), EXIT(),
+               /* callee: */ LDX(BPF_DW, 3, 1, 0), MOV64_REG(0, 1), JMP_IMM(BPF_JEQ, 3, 0, 1),
+               MOV64_REG(0, 2), EXIT());
+    /* Within a function the two paths are kept apart after the merge (r2 = ctx or the stack
+     * depending on a ctx value), so each kind is checked on its own: here the ctx path reads
+     * before the ctx ... */
+    REJECT_ENV(&env, "insn 5: read of 8 bytes at ctx-8 is before the start of struct test_ctx",
                LDX(BPF_DW, 3, 1, 0), MOV64_REG(2, 1), JMP_IMM(BPF_JEQ, 3, 0, 1), MOV64_REG(2, 10),
                ST(BPF_DW, 10, -8, 0), LDX(BPF_DW, 0, 2, -8), EXIT());
+    /* ... and an offset valid for both kinds runs: r2 = ctx + 8 (field b) or fp - 8 */
+    const struct bpf_insn both[] = {
+        LDX(BPF_DW, 3, 1, 0),      ST(BPF_DW, 10, -8, 77),    MOV64_REG(2, 1),
+        ALU64_IMM(BPF_ADD, 2, 8),  JMP_IMM(BPF_JEQ, 3, 0, 2), MOV64_REG(2, 10),
+        ALU64_IMM(BPF_ADD, 2, -8), LDX(BPF_DW, 0, 2, 0),      EXIT(),
+    };
+    uint64_t c[8] = {0, 5}, r0 = 0;
+    CHECK_EQ(vt_exec(both, NINSN(both), &env, c, sizeof(c), &r0, NULL, __LINE__), 0);
+    CHECK_EQ(r0, 5);
+    c[0] = 1;
+    CHECK_EQ(vt_exec(both, NINSN(both), &env, c, sizeof(c), &r0, NULL, __LINE__), 0);
+    CHECK_EQ(r0, 77);
 }
 
 /* --- memory ------------------------------------------------------------------------------- */
