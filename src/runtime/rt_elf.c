@@ -308,8 +308,7 @@ int rt_elf_open(struct rt_elf *e, const void *buf, size_t size, char *log, size_
                 rt_log(log, log_size,
                        "corrupt ELF: code section '%s' is not a whole number of 8-byte "
                        "instructions at an 8-byte aligned offset (offset 0x%llx, size %llu)",
-                       s->name, (unsigned long long)sh.sh_offset,
-                       (unsigned long long)sh.sh_size);
+                       s->name, (unsigned long long)sh.sh_offset, (unsigned long long)sh.sh_size);
                 err = -EINVAL;
                 goto fail;
             }
