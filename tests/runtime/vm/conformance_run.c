@@ -8,41 +8,13 @@
  *     runtime_conformance_run TSV NAME PLUGIN
  *     runtime_conformance_run --missing DIR      (corpus absent: skip, saying where we looked)
  */
-#include "test.h"
+#include "plugin_exec.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <inttypes.h>
-#include <sys/wait.h>
 
 #define MAX_LINE (1 << 22)
-
-static char *slurp(int fd)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf)
-            return NULL;
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
-    return buf;
-}
 
 static void trim(char *s)
 {
@@ -87,52 +59,23 @@ int main(int argc, char **argv)
     const char *prog = fields[1], *mem = fields[2] ? fields[2] : "";
     const char *result = fields[3] ? fields[3] : "", *error = fields[4] ? fields[4] : "";
 
-    int in[2], out[2], err[2];
-    CHECK(pipe(in) == 0 && pipe(out) == 0 && pipe(err) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        close(in[1]);
-        close(out[0]);
-        close(err[0]);
-        if (mem[0])
-            execl(plugin, plugin, mem, (char *)NULL);
-        else
-            execl(plugin, plugin, (char *)NULL);
-        fprintf(stderr, "cannot run %s: %s\n", plugin, strerror(errno));
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    close(err[1]);
-    /* The program is small (well under a pipe buffer) but write it fully anyway. */
-    size_t len = strlen(prog), done = 0;
-    while (done < len) {
-        ssize_t w = write(in[1], prog + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        CHECK(w > 0);
-        done += (size_t)w;
-    }
-    CHECK(write(in[1], "\n", 1) == 1);
-    close(in[1]);
-    char *stdout_text = slurp(out[0]), *stderr_text = slurp(err[0]);
-    CHECK(stdout_text && stderr_text);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
+    /* The memory is one hex argument, only when there is memory; the program one line. */
+    const char *args[] = {mem[0] ? mem : NULL, NULL};
+    char *input = malloc(strlen(prog) + 2);
+    CHECK(input);
+    sprintf(input, "%s\n", prog);
+    char *stdout_text, *stderr_text;
+    int status = plugin_exec(plugin, args, input, &stdout_text, &stderr_text);
+    free(input);
     trim(stdout_text);
     trim(stderr_text);
 
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (status != 0) {
         if (error[0] && strstr(stdout_text[0] ? stdout_text : stderr_text, error)) {
             printf("%s: failed as expected: %s\n", name, error);
             return 0;
         }
-        TEST_FAIL("%s: plugin exited with status 0x%x: %s%s", name, status, stdout_text,
-                  stderr_text);
+        TEST_FAIL("%s: plugin exited with status %d: %s%s", name, status, stdout_text, stderr_text);
     }
     CHECK_MSG(!error[0], "%s: expected error \"%s\" but the plugin printed %s", name, error,
               stdout_text);
