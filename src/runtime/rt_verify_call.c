@@ -41,6 +41,17 @@ static void clobber_args(struct vstate *s)
         vreg_uninit(&F->r[r]);
 }
 
+/* callx: the helper may take any of r1-r5; remember which hold initialised scalars on every
+ * path (the run loop checks the helper it finds against that). */
+static void note_callx_args(struct vinfo *info, const struct vframe *F)
+{
+    uint8_t mask = 0;
+    for (unsigned r = 1; r <= 5; r++)
+        if (F->r[r].type == VT_SCALAR)
+            mask |= (uint8_t)(1u << (r - 1));
+    info->callx_init &= mask;
+}
+
 static int arg_scalar(struct verifier *v, struct vstate *s, uint32_t i, const struct vhelper *h,
                       unsigned r)
 {
@@ -66,12 +77,7 @@ int vcall_helper(struct verifier *v, struct vstate *s, uint32_t i, uint32_t id, 
         return verr(v, i, "unknown helper %u", id);
     }
     if (via_callx) {
-        struct vframe *F = vcur(s);
-        uint8_t mask = 0;
-        for (unsigned r = 1; r <= 5; r++)
-            if (F->r[r].type == VT_SCALAR)
-                mask |= (uint8_t)(1u << (r - 1));
-        info->callx_init &= mask;
+        note_callx_args(info, vcur(s));
         if (info->helper >= 0 && info->helper != (int64_t)id)
             info->callx_dyn = 1;
     }
@@ -178,14 +184,9 @@ int vcall_helper(struct verifier *v, struct vstate *s, uint32_t i, uint32_t id, 
 int vcall_dynamic(struct verifier *v, struct vstate *s, uint32_t i)
 {
     struct vinfo *info = &v->info[i];
-    struct vframe *F = vcur(s);
-    uint8_t mask = 0;
-    for (unsigned r = 1; r <= 5; r++)
-        if (F->r[r].type == VT_SCALAR)
-            mask |= (uint8_t)(1u << (r - 1));
-    info->callx_init &= mask;
+    note_callx_args(info, vcur(s));
     info->callx_dyn = 1;
     clobber_args(s);
-    vreg_scalar_unknown(&F->r[0]);
+    vreg_scalar_unknown(&vcur(s)->r[0]);
     return 0;
 }

@@ -434,60 +434,40 @@ static unsigned negate(unsigned op)
     }
 }
 
+/* The outcome of "a op b" for known operands (JMP32: on the low 32 bits, signed as int32). */
 static bool eval_cond(unsigned op, bool is32, uint64_t a, uint64_t b, bool *known)
 {
-    *known = true;
+    int64_t sa = (int64_t)a, sb = (int64_t)b;
     if (is32) {
-        uint32_t x = (uint32_t)a, y = (uint32_t)b;
-        switch (op) {
-        case BPF_JEQ:
-            return x == y;
-        case BPF_JNE:
-            return x != y;
-        case BPF_JGT:
-            return x > y;
-        case BPF_JGE:
-            return x >= y;
-        case BPF_JLT:
-            return x < y;
-        case BPF_JLE:
-            return x <= y;
-        case BPF_JSGT:
-            return (int32_t)x > (int32_t)y;
-        case BPF_JSGE:
-            return (int32_t)x >= (int32_t)y;
-        case BPF_JSLT:
-            return (int32_t)x < (int32_t)y;
-        case BPF_JSLE:
-            return (int32_t)x <= (int32_t)y;
-        case BPF_JSET:
-            return (x & y) != 0;
-        }
-    } else {
-        switch (op) {
-        case BPF_JEQ:
-            return a == b;
-        case BPF_JNE:
-            return a != b;
-        case BPF_JGT:
-            return a > b;
-        case BPF_JGE:
-            return a >= b;
-        case BPF_JLT:
-            return a < b;
-        case BPF_JLE:
-            return a <= b;
-        case BPF_JSGT:
-            return (int64_t)a > (int64_t)b;
-        case BPF_JSGE:
-            return (int64_t)a >= (int64_t)b;
-        case BPF_JSLT:
-            return (int64_t)a < (int64_t)b;
-        case BPF_JSLE:
-            return (int64_t)a <= (int64_t)b;
-        case BPF_JSET:
-            return (a & b) != 0;
-        }
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+        sa = (int32_t)a;
+        sb = (int32_t)b;
+    }
+    *known = true;
+    switch (op) {
+    case BPF_JEQ:
+        return a == b;
+    case BPF_JNE:
+        return a != b;
+    case BPF_JGT:
+        return a > b;
+    case BPF_JGE:
+        return a >= b;
+    case BPF_JLT:
+        return a < b;
+    case BPF_JLE:
+        return a <= b;
+    case BPF_JSGT:
+        return sa > sb;
+    case BPF_JSGE:
+        return sa >= sb;
+    case BPF_JSLT:
+        return sa < sb;
+    case BPF_JSLE:
+        return sa <= sb;
+    case BPF_JSET:
+        return (a & b) != 0;
     }
     *known = false;
     return false;

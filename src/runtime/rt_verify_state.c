@@ -97,57 +97,56 @@ static bool is_null_const(const struct vreg *r)
     return r->type == VT_SCALAR && r->umin == 0 && r->umax == 0;
 }
 
-/* Widening targets: the nearest threshold beyond the new bound, else infinity. */
-static uint64_t up_u(const struct verifier *v, uint64_t x)
+/* Index of the first threshold >= x (> x when strict) in the sorted unsigned / signed lists. */
+static uint32_t th_find_u(const struct verifier *v, uint64_t x, bool strict)
 {
     uint32_t lo = 0, hi = v->nth;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (v->thu[mid] < x)
+        if (v->thu[mid] < x || (strict && v->thu[mid] == x))
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < v->nth ? v->thu[lo] : UINT64_MAX;
+    return lo;
+}
+
+static uint32_t th_find_s(const struct verifier *v, int64_t x, bool strict)
+{
+    uint32_t lo = 0, hi = v->nth;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (v->ths[mid] < x || (strict && v->ths[mid] == x))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Widening targets: the nearest threshold beyond the new bound, else infinity. */
+static uint64_t up_u(const struct verifier *v, uint64_t x)
+{
+    uint32_t k = th_find_u(v, x, false);
+    return k < v->nth ? v->thu[k] : UINT64_MAX;
 }
 
 static uint64_t down_u(const struct verifier *v, uint64_t x)
 {
-    uint32_t lo = 0, hi = v->nth;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (v->thu[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? v->thu[lo - 1] : 0;
+    uint32_t k = th_find_u(v, x, true);
+    return k ? v->thu[k - 1] : 0;
 }
 
 static int64_t up_s(const struct verifier *v, int64_t x)
 {
-    uint32_t lo = 0, hi = v->nth;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (v->ths[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < v->nth ? v->ths[lo] : INT64_MAX;
+    uint32_t k = th_find_s(v, x, false);
+    return k < v->nth ? v->ths[k] : INT64_MAX;
 }
 
 static int64_t down_s(const struct verifier *v, int64_t x)
 {
-    uint32_t lo = 0, hi = v->nth;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (v->ths[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? v->ths[lo - 1] : INT64_MIN;
+    uint32_t k = th_find_s(v, x, true);
+    return k ? v->ths[k - 1] : INT64_MIN;
 }
 
 /* Hull of ranges (scalars: both domains; pointers: offsets), widened if asked. */
