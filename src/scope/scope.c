@@ -138,6 +138,15 @@ static void list_del(struct scope_proc *e)
     e->prev = e->next = NULL;
 }
 
+/* A managed process is gone (exit, or a stale entry under a reused pid): off its list, out of
+ * the table, counted as an exit of its policy. */
+static void proc_gone(bpfmm_scope_t *s, struct scope_proc *e)
+{
+    e->pol->exits++;
+    list_del(e);
+    table_remove(&s->table, e);
+}
+
 static int check_tgid(int32_t tgid, const char *what)
 {
     if (tgid <= 0)
@@ -450,9 +459,7 @@ int bpfmm_scope_fork(bpfmm_scope_t *s, int32_t parent_tgid, int32_t child_tgid)
     if (ce) {
         /* A fork reports a new process: an entry under its pid belongs to an earlier process
          * whose exit we never saw. It must not leak its policy to the new one. */
-        ce->pol->exits++;
-        list_del(ce);
-        table_remove(&s->table, ce);
+        proc_gone(s, ce);
     }
     if (pe) {
         if (s->table.nr >= s->max_procs) {
@@ -483,11 +490,8 @@ int bpfmm_scope_exit(bpfmm_scope_t *s, int32_t tgid)
         return err;
     pthread_mutex_lock(&s->lock);
     struct scope_proc *e = table_find(&s->table, tgid);
-    if (e) {
-        e->pol->exits++;
-        list_del(e);
-        table_remove(&s->table, e);
-    }
+    if (e)
+        proc_gone(s, e);
     pthread_mutex_unlock(&s->lock);
     return 0;
 }
