@@ -73,16 +73,18 @@ int ctl_call(int fd, struct json_object *req, struct json_object **reply, int ti
     *reply = NULL;
     const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
     size_t len = strlen(s), off = 0;
-    while (off < len + 1) {
+    int send_err = 0;
+    while (off < len + 1 && !send_err) {
         const char *p = off < len ? s + off : "\n";
         size_t n = off < len ? len - off : 1;
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            int e = errno;
-            snprintf(err, err_size, "cannot send the request to the agent: %s", strerror(e));
-            return -e;
+            /* The agent may have refused us (and closed) before reading: its reply, if
+             * any, says why. */
+            send_err = errno;
+            break;
         }
         off += (size_t)w;
     }
@@ -132,13 +134,18 @@ int ctl_call(int fd, struct json_object *req, struct json_object **reply, int ti
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            rc = -errno;
-            snprintf(err, err_size, "cannot read the agent's reply: %s", strerror(-rc));
+            rc = -(send_err ? send_err : errno);
+            snprintf(err, err_size, "cannot %s the agent: %s",
+                     send_err ? "send the request to" : "read the reply of", strerror(-rc));
             goto out;
         }
         if (n == 0) {
-            snprintf(err, err_size, "the agent closed the connection without answering");
-            rc = -ECONNRESET;
+            if (send_err)
+                snprintf(err, err_size, "cannot send the request to the agent: %s",
+                         strerror(send_err));
+            else
+                snprintf(err, err_size, "the agent closed the connection without answering");
+            rc = send_err ? -send_err : -ECONNRESET;
             goto out;
         }
         got += (size_t)n;

@@ -1,0 +1,741 @@
+/*
+ * The agent daemon's set-up, event loop, lifecycle-event wiring, SIGHUP reload and logging
+ * (daemon.h). Control operations, the status document and persistence are in daemon_ops.c,
+ * daemon_status.c and daemon_persist.c.
+ */
+#include "daemon_impl.h"
+
+#include "launch.h"
+#include "lifecycle_scope.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* --- logging ---------------------------------------------------------------------------- */
+
+void dlog(struct live_daemon *d, int level, const char *fmt, ...)
+{
+    if (level == DLOG_DEBUG && !d->cfg.log_debug)
+        return;
+    /* --quiet (bpfmm run): errors only */
+    if ((level == DLOG_INFO || level == DLOG_WARN) && d->quiet)
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    static const int prio[] = {3, 4, 6, 7};
+    if (level < 0 || level > 3)
+        level = DLOG_INFO;
+    /* Under systemd (JOURNAL_STREAM), a <N> prefix sets the journal priority of the line. */
+    if (d->journal)
+        fprintf(stderr, "<%d>%s\n", prio[level], msg);
+    else if (level == DLOG_INFO)
+        fprintf(stderr, "%s: %s\n", d->log_prefix, msg);
+    else
+        fprintf(stderr, "%s: %s: %s\n", d->log_prefix, names[level], msg);
+}
+
+static void agent_log(void *arg, enum live_agent_log_level level, const char *msg)
+{
+    struct live_daemon *d = arg;
+    /* Under `bpfmm run` the engine's routine messages would interleave with CMD's output. */
+    if (d->in_process && level == LIVE_AGENT_LOG_INFO)
+        level = LIVE_AGENT_LOG_DEBUG;
+    dlog(d, (int)level, "%s", msg);
+}
+
+static void agent_trace(void *arg, const char *policy, const char *msg)
+{
+    struct live_daemon *d = arg;
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        n--;
+    dlog(d, DLOG_INFO, "policy %s: trace_printk: %.*s", policy, (int)n, msg);
+}
+
+/* --- start times ------------------------------------------------------------------------- */
+
+static size_t dstart_pos(struct live_daemon *d, pid_t pid)
+{
+    size_t lo = 0, hi = d->nr_starts;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (d->starts[mid].pid < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void dstart_set(struct live_daemon *d, pid_t pid, uint64_t start_time)
+{
+    size_t i = dstart_pos(d, pid);
+    if (i < d->nr_starts && d->starts[i].pid == pid) {
+        d->starts[i].start_time = start_time;
+        return;
+    }
+    if (d->nr_starts == d->cap_starts) {
+        size_t cap = d->cap_starts ? d->cap_starts * 2 : 64;
+        struct dstart *n = realloc(d->starts, cap * sizeof(*n));
+        if (!n)
+            return; /* persistence then reads /proc for this pid */
+        d->starts = n;
+        d->cap_starts = cap;
+    }
+    memmove(&d->starts[i + 1], &d->starts[i], (d->nr_starts - i) * sizeof(d->starts[0]));
+    d->starts[i] = (struct dstart){pid, start_time};
+    d->nr_starts++;
+}
+
+void dstart_del(struct live_daemon *d, pid_t pid)
+{
+    size_t i = dstart_pos(d, pid);
+    if (i < d->nr_starts && d->starts[i].pid == pid) {
+        memmove(&d->starts[i], &d->starts[i + 1], (d->nr_starts - i - 1) * sizeof(d->starts[0]));
+        d->nr_starts--;
+    }
+}
+
+uint64_t dstart_get(struct live_daemon *d, pid_t pid)
+{
+    size_t i = dstart_pos(d, pid);
+    return i < d->nr_starts && d->starts[i].pid == pid ? d->starts[i].start_time : 0;
+}
+
+int dproc_identity(pid_t pid, uint64_t *start_time, char *comm, size_t comm_size)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int n = live_os_read_small(&live_os_linux, path, buf, sizeof(buf));
+    if (n < 0)
+        return n == -ENOENT ? -ESRCH : n;
+    char c[64];
+    int rc = live_parse_stat(buf, c, sizeof(c), start_time);
+    if (rc)
+        return rc;
+    if (comm)
+        snprintf(comm, comm_size, "%s", c);
+    return 0;
+}
+
+/* --- policies ---------------------------------------------------------------------------- */
+
+struct live_state_policy *dreg_by_id(struct live_daemon *d, uint32_t id)
+{
+    for (unsigned i = 0; i < d->reg.nr_policies; i++)
+        if (d->reg.policies[i].id == id)
+            return &d->reg.policies[i];
+    return NULL;
+}
+
+struct live_state_policy *dreg_by_name(struct live_daemon *d, const char *name)
+{
+    for (unsigned i = 0; i < d->reg.nr_policies; i++)
+        if (!strcmp(d->reg.policies[i].name, name))
+            return &d->reg.policies[i];
+    return NULL;
+}
+
+/* The engine's accessor for a loaded policy's object, when it has one (requested from the
+ * engine; weak so that the daemon links either way). */
+__attribute__((weak)) bpfmm_policy_t *live_agent_policy_get(live_agent_t *a, uint32_t id);
+
+bpfmm_policy_t *dpolicy_handle(struct live_daemon *d, uint32_t id)
+{
+    if (live_agent_policy_get)
+        return live_agent_policy_get(d->agent, id);
+    /* Stopgap until the engine exports live_agent_policy_get: the scope's program handle of
+     * an engine policy is a struct whose first member is its bpfmm_policy_t * (agent_impl.h,
+     * struct agent_prog). A scope lookup through a process the policy governs locally
+     * returns it; a policy without processes is looked up through a pid no process can have
+     * (above PID_MAX_LIMIT), attached to it in the scope for the duration of the lookup. */
+    bpfmm_scope_t *s = live_agent_scope(d->agent);
+    struct bpfmm_scope_ref ref = {0};
+    void *handle = NULL;
+    int32_t t;
+    if (bpfmm_scope_policy_procs(s, id, &t, 1) > 0 && bpfmm_scope_lookup(s, t, &ref) == 0 &&
+        ref.policy_id == id) {
+        handle = ref.prog;
+    } else {
+        const int32_t nopid = INT32_MAX;
+        bpfmm_scope_ref_put(&ref);
+        if (bpfmm_scope_attach(s, id, nopid) == 0) {
+            if (bpfmm_scope_lookup(s, nopid, &ref) == 0 && ref.policy_id == id)
+                handle = ref.prog;
+            bpfmm_scope_detach(s, nopid);
+        }
+    }
+    /* The policy's current version keeps the program alive until its next update. */
+    bpfmm_scope_ref_put(&ref);
+    return handle ? *(bpfmm_policy_t **)handle : NULL;
+}
+
+int dpolicy_add(struct live_daemon *d, const char *name, const char *source,
+                const char *const *rodata, unsigned nr_rodata, uint32_t *id, char *err,
+                size_t err_size)
+{
+    int rc = live_agent_policy_add(d->agent, name, source, rodata, nr_rodata, id, err, err_size);
+    if (rc)
+        return rc;
+    struct live_agent_policy_info info;
+    if ((rc = live_agent_policy_info(d->agent, *id, &info)) ||
+        (rc = live_state_add_policy(&d->reg, info.name, source, rodata, nr_rodata))) {
+        live_agent_policy_remove(d->agent, *id);
+        snprintf(err, err_size, "cannot record policy %s: %s", source, strerror(-rc));
+        return rc;
+    }
+    d->reg.policies[d->reg.nr_policies - 1].id = *id;
+    d->dirty = true;
+    return 0;
+}
+
+int dpolicy_remove(struct live_daemon *d, uint32_t id)
+{
+    int released = 0;
+    if (d->lc)
+        released = live_lifecycle_detach_policy(d->lc, id);
+    int rc = live_agent_policy_remove(d->agent, id);
+    for (unsigned i = 0; i < d->reg.nr_policies; i++)
+        if (d->reg.policies[i].id == id) {
+            live_state_del_policy(&d->reg, i);
+            break;
+        }
+    if (d->global_id == id)
+        d->global_id = 0;
+    d->dirty = true;
+    return rc ? rc : (released > 0 ? released : 0);
+}
+
+void dpolicy_replay_edits(struct live_daemon *d, uint32_t id)
+{
+    struct live_state_policy *rp = dreg_by_id(d, id);
+    if (!rp || !rp->nr_edits)
+        return;
+    bpfmm_policy_t *p = dpolicy_handle(d, id);
+    if (!p) {
+        dlog(d, DLOG_WARN, "policy %s: cannot reach its maps to restore %u map edits", rp->name,
+             rp->nr_edits);
+        return;
+    }
+    for (unsigned i = 0; i < rp->nr_edits; i++) {
+        const struct live_state_map_edit *e = &rp->edits[i];
+        bpfmm_rt_map_t *m = bpfmm_rt_obj_find_map(bpfmm_policy_obj(p), e->map);
+        char log[256] = "";
+        int rc = -ENOENT;
+        if (m) {
+            uint32_t ks = bpfmm_rt_map_key_size(m), vs = bpfmm_rt_map_value_size(m);
+            void *key = calloc(1, ks ? ks : 1), *val = calloc(1, vs ? vs : 1);
+            rc = -ENOMEM;
+            if (key && val) {
+                rc = bpfmm_rt_map_parse_key(m, e->key, key, log, sizeof(log));
+                if (!rc && e->value)
+                    rc = bpfmm_rt_map_parse_value(m, e->value, val, log, sizeof(log));
+                if (!rc)
+                    rc = e->value ? bpfmm_rt_map_update(m, key, val, 0)
+                                  : bpfmm_rt_map_delete(m, key);
+                if (rc == -ENOENT && !e->value)
+                    rc = 0;
+            }
+            free(key);
+            free(val);
+        }
+        if (rc)
+            dlog(d, DLOG_WARN, "policy %s: map %s: cannot restore %s %s%s%s: %s%s%s", rp->name,
+                 e->map, e->value ? "update" : "delete", e->key, e->value ? "=" : "",
+                 e->value ? e->value : "", m ? strerror(-rc) : "no such map in this program",
+                 log[0] ? ": " : "", log);
+    }
+}
+
+/* --- processes --------------------------------------------------------------------------- */
+
+int dattach(struct live_daemon *d, uint32_t id, pid_t pid, const struct live_agent_creds *caller,
+            uint64_t expect_start, char *err, size_t err_size)
+{
+    uint64_t st = 0;
+    char comm[64] = "";
+    if (expect_start) {
+        int rc = dproc_identity(pid, &st, comm, sizeof(comm));
+        if (rc) {
+            snprintf(err, err_size, "process %d is gone", (int)pid);
+            return -ESRCH;
+        }
+        if (st != expect_start) {
+            snprintf(err, err_size,
+                     "pid %d now belongs to another process (%s, start time %llu, expected "
+                     "%llu): not attached",
+                     (int)pid, comm, (unsigned long long)st, (unsigned long long)expect_start);
+            return -ESRCH;
+        }
+    }
+    int rc = live_agent_attach(d->agent, id, pid, caller, err, err_size);
+    if (rc)
+        return rc;
+    if (d->lc) {
+        rc = live_lifecycle_attach(d->lc, pid, id, err, err_size);
+        if (rc) {
+            live_agent_detach(d->agent, pid);
+            return rc;
+        }
+    }
+    if (dproc_identity(pid, &st, comm, sizeof(comm)) == 0) {
+        if (expect_start && st != expect_start) {
+            ddetach_pid(d, pid);
+            snprintf(err, err_size, "pid %d was reused while it was being attached", (int)pid);
+            return -ESRCH;
+        }
+        dstart_set(d, pid, st);
+    }
+    d->dirty = true;
+    return 0;
+}
+
+int ddetach_pid(struct live_daemon *d, pid_t pid)
+{
+    int rc_lc = d->lc ? live_lifecycle_detach(d->lc, pid) : -ENOENT;
+    int rc = live_agent_detach(d->agent, pid);
+    dstart_del(d, pid);
+    d->dirty = true;
+    return rc == 0 || rc_lc == 0 ? 0 : rc;
+}
+
+/* --- lifecycle events -------------------------------------------------------------------- */
+
+static void on_lc_event(void *arg, const struct live_lc_event *ev)
+{
+    struct live_daemon *d = arg;
+    int rc = live_lifecycle_scope_apply(live_agent_scope(d->agent), ev);
+    if (rc == -ENOENT) {
+        /* the policy was removed while the event was in flight */
+        if (ev->type != LIVE_LC_EXIT)
+            live_lifecycle_detach(d->lc, ev->tgid);
+        return;
+    }
+    switch (ev->type) {
+    case LIVE_LC_FORK: {
+        pid_t parent = ev->parent;
+        if (parent <= 0) {
+            /* A FORK made up by reconciliation has no parent; the engine follows a child only
+             * through a parent governed by the same policy, so lend it one (the scope already
+             * holds the child's policy, so nothing is inherited from it). */
+            int32_t t[2];
+            int n = bpfmm_scope_policy_procs(live_agent_scope(d->agent), ev->policy_id, t, 2);
+            for (int i = 0; i < n && i < 2; i++)
+                if (t[i] != ev->tgid)
+                    parent = t[i];
+            if (parent <= 0)
+                dlog(d, DLOG_WARN,
+                     "process %d was found managed after lost events, but the engine cannot "
+                     "follow it without a parent; re-attach it (bpfmm detach/attach)",
+                     (int)ev->tgid);
+        }
+        if (parent > 0)
+            live_agent_on_fork(d->agent, parent, ev->tgid, ev->start_time);
+        if (ev->start_time)
+            dstart_set(d, ev->tgid, ev->start_time);
+        dlog(d, DLOG_DEBUG, "fork: %d -> %d (policy %u)%s", (int)ev->parent, (int)ev->tgid,
+             ev->policy_id, ev->flags ? " (recovered)" : "");
+        break;
+    }
+    case LIVE_LC_EXEC:
+        live_agent_on_exec(d->agent, ev->tgid);
+        dlog(d, DLOG_DEBUG, "exec: %d", (int)ev->tgid);
+        break;
+    case LIVE_LC_EXIT:
+        live_agent_on_exit(d->agent, ev->tgid);
+        dstart_del(d, ev->tgid);
+        dlog(d, DLOG_DEBUG, "exit: %d", (int)ev->tgid);
+        break;
+    }
+    d->dirty = true;
+}
+
+/* --- set-up -------------------------------------------------------------------------------- */
+
+static void agent_opts_from(const struct live_config *c, struct live_agent_budget *b,
+                            struct live_agent_opts *o)
+{
+    memset(b, 0, sizeof(*b));
+    b->sz = sizeof(*b);
+    b->global_bytes_per_s = c->budget_bytes_per_s;
+    b->proc_bytes_per_s = c->budget_proc_bytes_per_s;
+    b->proc_lock_us_per_s = c->budget_lock_us_per_s;
+    b->off = c->budget_off;
+    if (o) {
+        o->budget = b;
+        o->batch_blocks = c->batch_blocks;
+        o->scan_interval_ms = c->scan_interval_ms;
+    }
+}
+
+static int add_fd(struct live_daemon *d, int fd, uint64_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+    return epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+enum { TAG_SIGNAL = 1, TAG_LC, TAG_CTL, TAG_HTTP, TAG_WATCH };
+
+static int open_http(struct live_daemon *d, char *err, size_t err_size)
+{
+    if (!d->cfg.prom_listen[0] || d->in_process)
+        return 0;
+    d->http = live_prom_http_open(d->cfg.prom_listen, dprom_text, d, err, err_size);
+    if (!d->http)
+        return -errno;
+    dlog(d, DLOG_INFO, "metrics: http://%s/metrics", d->cfg.prom_listen);
+    return add_fd(d, live_prom_http_fd(d->http), TAG_HTTP);
+}
+
+live_daemon_t *live_daemon_new(const struct live_daemon_opts *o, char *err, size_t err_size)
+{
+    struct live_daemon *d = calloc(1, sizeof(*d));
+    int rc = -ENOMEM;
+    if (!d)
+        goto fail_msg;
+    d->cfg = *o->cfg;
+    d->in_process = o->in_process;
+    d->quiet = o->quiet;
+    d->watch_pidfd = o->watch_pidfd;
+    d->log_prefix = o->log_prefix ? o->log_prefix : "bpfmm agent";
+    d->journal = getenv("JOURNAL_STREAM") != NULL;
+    d->ep = d->sfd = -1;
+    if (o->config_path && !(d->config_path = strdup(o->config_path)))
+        goto fail_msg;
+    if (o->nr_overrides) {
+        d->overrides = calloc(o->nr_overrides, sizeof(char *));
+        if (!d->overrides)
+            goto fail_msg;
+        for (unsigned i = 0; i < o->nr_overrides; i++)
+            if (!(d->overrides[d->nr_overrides++] = strdup(o->overrides[i])))
+                goto fail_msg;
+    }
+    d->os = &live_os_linux;
+
+    /* Requirements first: say exactly what is missing. */
+    d->f = live_probe_cached(d->os);
+    if ((rc = live_probe_require(d->f, err, err_size)))
+        goto fail;
+    if (!d->in_process || d->cfg.log_debug) {
+        char *report = live_probe_report(d->f);
+        if (report) {
+            for (char *line = strtok(report, "\n"); line; line = strtok(NULL, "\n"))
+                dlog(d, d->in_process ? DLOG_DEBUG : DLOG_INFO, "%s", line);
+            free(report);
+        }
+    }
+
+    struct live_agent_budget budget;
+    struct live_agent_opts ao = {.sz = sizeof(ao)};
+    agent_opts_from(&d->cfg, &budget, &ao);
+    ao.os = d->os;
+    ao.features = d->f;
+    ao.log = agent_log;
+    ao.trace = agent_trace;
+    ao.arg = d;
+    d->agent = live_agent_new(&ao, err, err_size);
+    if (!d->agent) {
+        rc = -errno;
+        goto fail;
+    }
+
+    struct live_lifecycle_opts lo = {.sz = sizeof(lo), .on_event = on_lc_event, .arg = d};
+    lo.mode = !strcmp(d->cfg.lifecycle, "bpf")        ? LIVE_LC_BPF
+              : !strcmp(d->cfg.lifecycle, "procconn") ? LIVE_LC_PROCCONN
+                                                      : LIVE_LC_AUTO;
+    d->lc = live_lifecycle_open(&lo, err, err_size);
+    if (!d->lc) {
+        rc = -errno;
+        goto fail;
+    }
+    dlog(d, d->in_process ? DLOG_DEBUG : DLOG_INFO, "lifecycle: %s",
+         live_lifecycle_describe(d->lc));
+    if (live_lifecycle_mode(d->lc) != LIVE_LC_BPF)
+        dlog(d, DLOG_WARN,
+             "children of managed processes may run unmanaged for a moment after fork "
+             "(proc connector); see docs/lifecycle.md");
+
+    d->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (d->ep < 0) {
+        rc = -errno;
+        snprintf(err, err_size, "epoll_create1: %s", strerror(errno));
+        goto fail;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (d->in_process) {
+        sigaddset(&set, SIGQUIT);
+        sigaddset(&set, SIGUSR1);
+        sigaddset(&set, SIGUSR2);
+    }
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    d->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (d->sfd < 0 || (rc = add_fd(d, d->sfd, TAG_SIGNAL)) ||
+        (rc = add_fd(d, live_lifecycle_fd(d->lc), TAG_LC))) {
+        rc = rc ? rc : -errno;
+        snprintf(err, err_size, "cannot set up the event loop: %s", strerror(-rc));
+        goto fail;
+    }
+    if (d->watch_pidfd >= 0 && (rc = add_fd(d, d->watch_pidfd, TAG_WATCH))) {
+        snprintf(err, err_size, "cannot watch the launched process: %s", strerror(-rc));
+        goto fail;
+    }
+
+    if (!d->in_process) {
+        gid_t group;
+        if ((rc = live_config_group(&d->cfg, &group, err, err_size)))
+            goto fail;
+        struct live_ctl_opts co = {.sz = sizeof(co),
+                                   .path = d->cfg.socket,
+                                   .group = group,
+                                   .mode = d->cfg.socket_mode,
+                                   .handler = dops_handle,
+                                   .arg = d};
+        d->ctl = live_ctl_open(&co, err, err_size);
+        if (!d->ctl) {
+            rc = -errno;
+            goto fail;
+        }
+        if ((rc = add_fd(d, live_ctl_fd(d->ctl), TAG_CTL)))
+            goto fail;
+        dlog(d, DLOG_INFO, "control socket: %s (mode %04o, group %s)", d->cfg.socket,
+             d->cfg.socket_mode, d->cfg.socket_group[0] ? d->cfg.socket_group : "root only");
+        if ((rc = open_http(d, err, err_size)))
+            goto fail;
+        dpersist_restore(d);
+    }
+    d->start_ns = d->os->now_ns();
+    return d;
+fail_msg:
+    snprintf(err, err_size, "out of memory");
+fail:
+    live_daemon_free(d);
+    errno = -rc;
+    return NULL;
+}
+
+void live_daemon_free(live_daemon_t *d)
+{
+    if (!d)
+        return;
+    live_prom_http_close(d->http);
+    live_ctl_close(d->ctl);
+    /* The lifecycle first: its programs stop tracking, nothing is done to the targets. */
+    live_lifecycle_close(d->lc);
+    live_agent_free(d->agent);
+    if (d->sfd >= 0)
+        close(d->sfd);
+    if (d->ep >= 0)
+        close(d->ep);
+    live_state_free(&d->reg);
+    free(d->starts);
+    for (unsigned i = 0; i < d->nr_overrides; i++)
+        free(d->overrides[i]);
+    free(d->overrides);
+    free(d->config_path);
+    free(d);
+}
+
+int live_daemon_attach_self(live_daemon_t *d, const char *policy, const char *const *rodata,
+                            unsigned nr_rodata, pid_t pid, char *err, size_t err_size)
+{
+    uint32_t id;
+    int rc = dpolicy_add(d, NULL, policy, rodata, nr_rodata, &id, err, err_size);
+    if (rc)
+        return rc;
+    rc = dattach(d, id, pid, NULL, 0, err, err_size);
+    if (rc)
+        dpolicy_remove(d, id);
+    return rc;
+}
+
+/* --- reload -------------------------------------------------------------------------------- */
+
+static void reload(struct live_daemon *d)
+{
+    struct live_config c;
+    char err[1024];
+    live_config_defaults(&c);
+    if (d->config_path) {
+        int rc = live_config_load(&c, d->config_path, err, sizeof(err));
+        if (rc) {
+            dlog(d, DLOG_ERR, "reload: %s; keeping the current settings", err);
+            return;
+        }
+    }
+    for (unsigned i = 0; i < d->nr_overrides; i++) {
+        char kv[PATH_MAX + 64];
+        snprintf(kv, sizeof(kv), "%s", d->overrides[i]);
+        char *eq = strchr(kv, '=');
+        if (eq) {
+            *eq = 0;
+            live_config_set(&c, kv, eq + 1, err, sizeof(err));
+        }
+    }
+    struct live_agent_budget b;
+    agent_opts_from(&c, &b, NULL);
+    int rc = live_agent_set_budget(d->agent, &b);
+    if (rc)
+        dlog(d, DLOG_ERR, "reload: the budget was refused: %s", strerror(-rc));
+    if (d->ctl &&
+        (c.socket_mode != d->cfg.socket_mode || strcmp(c.socket_group, d->cfg.socket_group))) {
+        gid_t g;
+        if (live_config_group(&c, &g, err, sizeof(err)) ||
+            live_ctl_set_access(d->ctl, g, c.socket_mode, err, sizeof(err)))
+            dlog(d, DLOG_ERR, "reload: %s", err);
+        else
+            dlog(d, DLOG_INFO, "control socket: mode %04o, group %s", c.socket_mode,
+                 c.socket_group[0] ? c.socket_group : "root only");
+    }
+    if (strcmp(c.prom_listen, d->cfg.prom_listen) && !d->in_process) {
+        if (d->http) {
+            epoll_ctl(d->ep, EPOLL_CTL_DEL, live_prom_http_fd(d->http), NULL);
+            live_prom_http_close(d->http);
+            d->http = NULL;
+        }
+        snprintf(d->cfg.prom_listen, sizeof(d->cfg.prom_listen), "%s", c.prom_listen);
+        if (open_http(d, err, sizeof(err)))
+            dlog(d, DLOG_ERR, "reload: %s", err);
+    }
+    if (strcmp(c.socket, d->cfg.socket) || strcmp(c.state, d->cfg.state) ||
+        strcmp(c.lifecycle, d->cfg.lifecycle) || c.batch_blocks != d->cfg.batch_blocks ||
+        c.scan_interval_ms != d->cfg.scan_interval_ms)
+        dlog(d, DLOG_WARN,
+             "reload: socket, state, lifecycle, batch_blocks and scan_interval_ms take effect "
+             "at the next start");
+    /* Keep what needs a restart; take the rest. */
+    struct live_config keep = d->cfg;
+    d->cfg = c;
+    memcpy(d->cfg.socket, keep.socket, sizeof(keep.socket));
+    memcpy(d->cfg.state, keep.state, sizeof(keep.state));
+    memcpy(d->cfg.lifecycle, keep.lifecycle, sizeof(keep.lifecycle));
+    d->cfg.batch_blocks = keep.batch_blocks;
+    d->cfg.scan_interval_ms = keep.scan_interval_ms;
+    dlog(d, DLOG_INFO, "configuration reloaded");
+}
+
+/* --- the loop ------------------------------------------------------------------------------ */
+
+static void housekeeping(struct live_daemon *d, uint64_t now)
+{
+    if (d->ctl && d->cfg.state[0] && d->dirty && now - d->last_save_ns >= 1000000000ull) {
+        d->last_save_ns = now;
+        dpersist_save(d);
+    }
+    if (d->cfg.prom_file[0] && !d->in_process &&
+        now - d->last_prom_ns >=
+            (uint64_t)(d->cfg.prom_interval_s ? d->cfg.prom_interval_s : 15) * 1000000000ull) {
+        d->last_prom_ns = now;
+        char *text = dprom_text(d);
+        char err[512];
+        if (text && live_prom_write_file(d->cfg.prom_file, text, err, sizeof(err)))
+            dlog(d, DLOG_WARN, "%s", err);
+        free(text);
+    }
+    if (d->http)
+        live_prom_http_dispatch(d->http);
+}
+
+static void on_signal(struct live_daemon *d)
+{
+    struct signalfd_siginfo si;
+    while (read(d->sfd, &si, sizeof(si)) == sizeof(si)) {
+        if (d->in_process) {
+            /* bpfmm run: the command decides; a terminal's ^C/^\ already reached it. */
+            if ((si.ssi_signo == SIGINT || si.ssi_signo == SIGQUIT) && si.ssi_code == SI_KERNEL)
+                continue;
+            live_launch_forward(d->watch_pidfd, (int)si.ssi_signo);
+            continue;
+        }
+        if (si.ssi_signo == SIGHUP) {
+            reload(d);
+        } else {
+            d->stop = true;
+            d->stop_reason = si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT";
+        }
+    }
+}
+
+int live_daemon_run(live_daemon_t *d)
+{
+    int rc = 0;
+    uint64_t next = 0;
+    if (!d->in_process)
+        dlog(d, DLOG_INFO, "running (pid %d)", (int)getpid());
+    while (!d->stop) {
+        uint64_t now = d->os->now_ns();
+        if (next <= now) {
+            rc = live_agent_step(d->agent, &next);
+            if (rc) {
+                dlog(d, DLOG_ERR, "the engine failed: %s", strerror(-rc));
+                break;
+            }
+        }
+        int timeout = live_agent_timeout_ms(d->agent, next);
+        if (timeout > 1000 || timeout < 0)
+            timeout = 1000;
+        struct epoll_event evs[16];
+        int n = epoll_wait(d->ep, evs, 16, timeout);
+        if (n < 0 && errno != EINTR) {
+            rc = -errno;
+            dlog(d, DLOG_ERR, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            switch (evs[i].data.u64) {
+            case TAG_SIGNAL:
+                on_signal(d);
+                break;
+            case TAG_LC: {
+                int r = live_lifecycle_poll(d->lc, 0);
+                if (r < 0)
+                    dlog(d, DLOG_WARN, "lifecycle: %s", strerror(-r));
+                /* new processes want a scan */
+                next = 0;
+                break;
+            }
+            case TAG_CTL:
+                live_ctl_dispatch(d->ctl);
+                /* What the operator asked for is saved at once (a SIGKILL right after an
+                 * attach must not lose it); lifecycle changes are saved at most once a
+                 * second. */
+                if (d->dirty && d->cfg.state[0]) {
+                    d->last_save_ns = d->os->now_ns();
+                    dpersist_save(d);
+                }
+                next = 0;
+                break;
+            case TAG_HTTP:
+                live_prom_http_dispatch(d->http);
+                break;
+            case TAG_WATCH:
+                d->stop = true;
+                d->stop_reason = "the command exited";
+                break;
+            }
+        }
+        housekeeping(d, d->os->now_ns());
+    }
+    if (d->ctl && d->cfg.state[0])
+        dpersist_save(d);
+    if (!d->in_process)
+        dlog(d, DLOG_INFO, "stopping (%s); managed processes are left as they are",
+             d->stop_reason ? d->stop_reason : "error");
+    return rc;
+}
