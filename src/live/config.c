@@ -42,7 +42,7 @@ static const struct key keys[] = {
     {"batch_blocks", K_UINT, F(batch_blocks), "2 MiB blocks per process_madvise call"},
     {"scan_interval_ms", K_UINT, F(scan_interval_ms), "minimum time between scans of a process"},
     {"log_debug", K_BOOL, F(log_debug), "debug messages"},
-    {"fault_log_per_min", K_UINT, F(fault_log_per_min), "policy fault messages per minute"},
+    {"trace_per_s", K_UINT, F(trace_per_s), "policy trace_printk lines logged per second"},
 };
 
 void live_config_defaults(struct live_config *c)
@@ -53,7 +53,7 @@ void live_config_defaults(struct live_config *c)
     snprintf(c->state, sizeof(c->state), "%s", LIVE_CTL_DEFAULT_STATE);
     c->prom_interval_s = 15;
     snprintf(c->lifecycle, sizeof(c->lifecycle), "auto");
-    c->fault_log_per_min = 10;
+    c->trace_per_s = 100;
 }
 
 static int parse_u64(const char *v, bool sizes, uint64_t *out)

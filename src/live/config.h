@@ -44,7 +44,7 @@ struct live_config {
     unsigned scan_interval_ms;        /* a process is rescanned at most this often */
     /* logging */
     bool log_debug;
-    unsigned fault_log_per_min; /* policy fault messages per policy per minute */
+    unsigned trace_per_s; /* policies' trace_printk lines logged per second (0: none) */
 };
 
 /* Defaults (socket /run/bpfmm/agent.sock mode 0660, state /var/lib/bpfmm/state.json,

@@ -55,9 +55,31 @@ static void agent_log(void *arg, enum live_agent_log_level level, const char *ms
     dlog(d, (int)level, "%s", msg);
 }
 
+/* Ends the trace rate limit's window when a second has passed, reporting the drops. */
+static void trace_window(struct live_daemon *d, uint64_t now)
+{
+    if (now - d->trace_window_ns < 1000000000ull)
+        return;
+    if (d->traces_dropped)
+        dlog(d, DLOG_WARN, "%llu trace_printk lines dropped (trace_per_s = %u)", d->traces_dropped,
+             d->cfg.trace_per_s);
+    d->trace_window_ns = now;
+    d->traces_in_window = 0;
+    d->traces_dropped = 0;
+}
+
 static void agent_trace(void *arg, const char *policy, const char *msg)
 {
     struct live_daemon *d = arg;
+    /* A policy tracing in its hot path would flood the journal: at most trace_per_s lines a
+     * second, and a count of what was dropped. (Policy run-time faults are rate-limited by
+     * the engine.) */
+    trace_window(d, d->os->now_ns());
+    if (d->traces_in_window >= d->cfg.trace_per_s) {
+        d->traces_dropped++;
+        return;
+    }
+    d->traces_in_window++;
     size_t n = strlen(msg);
     while (n && msg[n - 1] == '\n')
         n--;
@@ -634,6 +656,7 @@ static void reload(struct live_daemon *d)
 
 static void housekeeping(struct live_daemon *d, uint64_t now)
 {
+    trace_window(d, now);
     if (d->ctl && d->cfg.state[0] && d->dirty && now - d->last_save_ns >= 1000000000ull) {
         d->last_save_ns = now;
         dpersist_save(d);

@@ -52,8 +52,9 @@ struct live_daemon {
     uint64_t start_ns, last_save_ns, last_prom_ns;
     bool stop;
     const char *stop_reason;
-    uint64_t fault_window_ns;
-    unsigned faults_in_window;
+    uint64_t trace_window_ns; /* trace_printk rate limit: the current 1 s window */
+    unsigned traces_in_window;
+    unsigned long long traces_dropped;
 };
 
 __attribute__((format(printf, 3, 4))) void dlog(struct live_daemon *d, int level, const char *fmt,

@@ -449,6 +449,30 @@ static inline long long dt_anon_huge(pid_t pid)
     return kb < 0 ? -1 : kb * 1024;
 }
 
+/* AnonHugePages of the VMA containing addr (smaps), in bytes, or -1. */
+static inline long long dt_region_huge(pid_t pid, unsigned long long addr)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    bool in = false;
+    long long kb = -1;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long lo, hi;
+        if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+            line[strcspn(line, " ")] == ' ' && strchr(line, '-') < strchr(line, ' ')) {
+            in = lo <= addr && addr < hi;
+            continue;
+        }
+        if (in && sscanf(line, "AnonHugePages: %lld kB", &kb) == 1)
+            break;
+    }
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
 /* A path to the shipped policy object NAME in the build tree. */
 static inline const char *dt_policy_file(const char *name)
 {
