@@ -645,6 +645,9 @@ int live_agent_on_fork(live_agent_t *a, pid_t parent, pid_t child, uint64_t star
         if (r)
             return r;
     }
+    struct agent_proc *par = agent_proc_find(a, parent);
+    if (par)
+        agent_proc_forked(a, par);
     struct agent_proc *old = agent_proc_find(a, child);
     if (old) { /* a stale state under a reused pid */
         old->drop = true;

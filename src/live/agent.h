@@ -52,14 +52,14 @@ typedef struct live_agent live_agent_t;
 /* Defaults (docs/agent.md says why). */
 #define LIVE_AGENT_DEF_GLOBAL_BYTES_PER_S (1024ull << 20) /* 1 GiB/s over all processes */
 #define LIVE_AGENT_DEF_PROC_BYTES_PER_S   (512ull << 20)  /* 512 MiB/s per process */
-#define LIVE_AGENT_DEF_PROC_LOCK_US_PER_S 100000ull       /* 100 ms/s of mmap write lock */
+#define LIVE_AGENT_DEF_PROC_LOCK_US_PER_S 250000ull       /* 250 ms/s of mmap write lock */
 #define LIVE_AGENT_DEF_BURST_MS           250u
-#define LIVE_AGENT_DEF_BATCH_BLOCKS       16u    /* 32 MiB per process_madvise call */
-#define LIVE_AGENT_DEF_CHECK_MS           1000u  /* cheap change check per process */
-#define LIVE_AGENT_DEF_SCAN_MS            30000u /* full rescan even when nothing changed */
-#define LIVE_AGENT_DEF_SMAPS_MS           10000u /* smaps refresh (slow clock) */
-#define LIVE_AGENT_DEF_SMAPS_MIN_MS       5000u  /* earliest smaps refresh after a change */
-#define LIVE_AGENT_DEF_DISCOVER_MS        5000u  /* /proc listing under a global policy */
+#define LIVE_AGENT_DEF_BATCH_BLOCKS       16u     /* 32 MiB per process_madvise call */
+#define LIVE_AGENT_DEF_CHECK_MS           1000u   /* cheap change check per process */
+#define LIVE_AGENT_DEF_SCAN_MS            30000u  /* full rescan even when nothing changed */
+#define LIVE_AGENT_DEF_SMAPS_MS           120000u /* smaps refresh (slow clock) */
+#define LIVE_AGENT_DEF_SMAPS_MIN_MS       5000u   /* earliest smaps refresh after a change */
+#define LIVE_AGENT_DEF_DISCOVER_MS        5000u   /* /proc listing under a global policy */
 #define LIVE_AGENT_DEF_MEMINFO_MS         1000u
 #define LIVE_AGENT_DEF_ENOMEM_MS          10000u /* global backoff after ENOMEM, doubling */
 #define LIVE_AGENT_DEF_EAGAIN_MS          200u   /* per-range backoff after EAGAIN, doubling */

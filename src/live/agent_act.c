@@ -267,10 +267,13 @@ static void split_failed(live_agent_t *a, struct agent_proc *p, const uint32_t *
     free(huge);
 }
 
-/* ENOMEM also means "not mapped". Returns true if some block of iovec idx is no longer in the
- * VMA it was decided in (those are dropped and the process rescans soon). */
+/* ENOMEM also means "not mapped", and EINVAL "the VMA changed meanwhile". Returns true if
+ * some block of iovec idx is no longer in the VMA it was decided in: the layout changed under
+ * us, so every candidate is suspect. They are dropped, and the process is left alone until
+ * its next regular check rescans it: a target that keeps unmapping costs at most one failed
+ * call per check interval, not one per hole. */
 static bool range_went_away(live_agent_t *a, struct agent_proc *p, const uint32_t *blk, size_t idx,
-                            int *err)
+                            uint64_t now, int *err)
 {
     const struct live_act_iov *m = &a->batch.meta[idx];
     *err = live_vma_read(p->h, a->f->procmap_query, &p->scratch);
@@ -286,8 +289,10 @@ static bool range_went_away(live_agent_t *a, struct agent_proc *p, const uint32_
         }
     }
     if (gone) {
+        p->cands.nr = p->cands.first = 0;
+        p->suspect = 0;
         p->dirty = true;
-        p->next_check_ns = 0;
+        p->next_check_ns = now + a->o.check_interval_ms * MS;
     }
     return gone;
 }
@@ -336,7 +341,7 @@ static void handle_result(live_agent_t *a, struct agent_proc *p, const uint32_t 
         return;
     case LIVE_ACT_NOMEM: {
         int err;
-        if (range_went_away(a, p, blk, r->done, &err))
+        if (range_went_away(a, p, blk, r->done, now, &err))
             return;
         if (err == -ESRCH) {
             process_failed(a, p, -ESRCH, now);
@@ -354,6 +359,16 @@ static void handle_result(live_agent_t *a, struct agent_proc *p, const uint32_t 
             split_failed(a, p, blk, r->done);
         return;
     }
+    case LIVE_ACT_INVALID: {
+        int err;
+        if (range_went_away(a, p, blk, r->done, now, &err))
+            return;
+        if (err == -ESRCH) {
+            process_failed(a, p, -ESRCH, now);
+            return;
+        }
+    }
+        /* fallthrough */
     default:
         if (m->blocks > 1)
             split_failed(a, p, blk, r->done);

@@ -134,6 +134,11 @@ void agent_proc_sweep(live_agent_t *a);
 void agent_proc_invalidate(live_agent_t *a, struct agent_proc *p, bool mm_changed);
 /* The cheap check, and when due a scan and a decision. */
 void agent_proc_check(live_agent_t *a, struct agent_proc *p, uint64_t now);
+/* The process forked: its pages are now shared with the child; what was decided without
+ * counting nr_shared is void, and smaps' per-VMA Shared_* is stale. */
+void agent_proc_forked(live_agent_t *a, struct agent_proc *p);
+/* Parent pid (stat field 4), or -errno. */
+int agent_proc_ppid(struct live_proc *h);
 void agent_proc_set_state(live_agent_t *a, struct agent_proc *p, enum live_agent_proc_state s,
                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* 0 if the caller may ptrace the process (root, or the same real/effective/saved uid and

@@ -6,9 +6,9 @@
  *                         (PROCMAP_QUERY, ~30 us) and statm; nothing more if the layout
  *                         hash, the resident count, the policy version are unchanged and the
  *                         last scan is younger than scan_interval;
- *   otherwise             /proc/PID/status (THP_enabled, RssAnon), smaps when it is older
- *                         than smaps_interval (slow clock: it walks every page table), a full
- *                         range scan (PAGEMAP_SCAN), and a new decision.
+ *   otherwise             /proc/PID/status (THP_enabled, RssAnon), smaps on its slow clock
+ *                         (it walks every page table), a full range scan (PAGEMAP_SCAN, with
+ *                         nr_shared where a policy reads it), and a new decision.
  *
  * Owns: what is read when, per-process failures (gone, not permitted, THP disabled). Not:
  * acting on the candidates (agent_act.c).
@@ -137,6 +137,12 @@ void agent_proc_invalidate(live_agent_t *a, struct agent_proc *p, bool mm_change
     }
 }
 
+void agent_proc_forked(live_agent_t *a, struct agent_proc *p)
+{
+    p->have_smaps = false;
+    agent_proc_invalidate(a, p, false);
+}
+
 void agent_proc_set_state(live_agent_t *a, struct agent_proc *p, enum live_agent_proc_state s,
                           const char *fmt, ...)
 {
@@ -202,8 +208,8 @@ static int read_status(struct live_proc *h, struct proc_status *st)
     return 0;
 }
 
-/* utime + stime (stat fields 14 and 15), in clock ticks. */
-static int read_ticks(struct live_proc *h, uint64_t *ticks)
+/* Fields 4 (ppid), 14 and 15 (utime, stime) of /proc/PID/stat. */
+static int read_stat_fields(struct live_proc *h, uint64_t *ppid, uint64_t *ticks)
 {
     char buf[1024];
     int fd = live_proc_openat(h, "stat", O_RDONLY);
@@ -218,19 +224,31 @@ static int read_ticks(struct live_proc *h, uint64_t *ticks)
     if (!s)
         return -EINVAL;
     s++;
-    unsigned long long v[2] = {0, 0};
+    unsigned long long v[3] = {0, 0, 0};
     for (int field = 3; field <= 15; field++) {
         while (*s == ' ')
             s++;
         if (!*s)
             return -EINVAL;
+        if (field == 4)
+            v[0] = strtoull(s, NULL, 10);
         if (field >= 14)
-            v[field - 14] = strtoull(s, NULL, 10);
+            v[field - 13] = strtoull(s, NULL, 10);
         while (*s && *s != ' ')
             s++;
     }
-    *ticks = v[0] + v[1];
+    if (ppid)
+        *ppid = v[0];
+    if (ticks)
+        *ticks = v[1] + v[2];
     return 0;
+}
+
+int agent_proc_ppid(struct live_proc *h)
+{
+    uint64_t ppid = 0;
+    int r = read_stat_fields(h, &ppid, NULL);
+    return r ? r : (int)ppid;
 }
 
 int agent_caller_may_ptrace(live_agent_t *a, struct live_proc *h, const struct live_agent_creds *c,
@@ -299,7 +317,7 @@ static void proc_fail(live_agent_t *a, struct agent_proc *p, int err, uint64_t n
 static void update_hotness(live_agent_t *a, struct agent_proc *p, uint64_t now)
 {
     uint64_t ticks = 0;
-    if (read_ticks(p->h, &ticks))
+    if (read_stat_fields(p->h, NULL, &ticks))
         return;
     if (p->ticks_ns && now > p->ticks_ns && ticks >= p->ticks) {
         /* ticks per 100 s over the last interval, smoothed (weight 1/2) */
@@ -318,43 +336,27 @@ static bool unmatched_eligible(live_agent_t *a, const struct live_vma_list *l)
     return false;
 }
 
-/* nr_shared for the not-yet-huge ranges of VMAs without smaps data (the scan counts it only
- * where smaps shows shared pages): one pagemap read per such range, i.e. in proportion to
- * what changed since the last smaps read. */
-static int shared_without_smaps(live_agent_t *a, struct agent_proc *p)
+/* The scanner counts nr_shared (one pagemap read per present range) only in VMAs whose smaps
+ * shows shared pages (LIVE_SHARED_IF_SMAPS). A VMA without smaps data - none read yet, the
+ * VMA is new, or the process forked since - may share pages too: mark it "shared unknown" so
+ * that the scanner counts it as well, then restore it. Returns how many were marked. */
+static size_t mark_unknown_shared(struct agent_proc *p, bool on)
 {
-    uint32_t pmd_pages = (uint32_t)(a->pmd_size / a->page_size);
     size_t n = 0;
-    for (size_t i = 0; i < p->res.nr; i++) {
-        const struct live_range *r = &p->res.r[i];
-        n += !p->vmas.v[r->vma].have_smaps && r->nr_huge < pmd_pages && !r->nr_guard;
-    }
-    if (!n)
-        return 0;
-    uint64_t *starts = malloc(n * sizeof(*starts));
-    if (!starts)
-        return -ENOMEM;
-    n = 0;
-    for (size_t i = 0; i < p->res.nr; i++) {
-        const struct live_range *r = &p->res.r[i];
-        if (!p->vmas.v[r->vma].have_smaps && r->nr_huge < pmd_pages && !r->nr_guard)
-            starts[n++] = r->start;
-    }
-    struct live_scan_result sr = {0};
-    struct live_scan_opts o = {.sz = sizeof(o), .shared = LIVE_SHARED_ALWAYS};
-    int err = live_scan_blocks(a->sc, p->h, &p->vmas, starts, n, &o, &sr);
-    for (size_t i = 0, k = 0; !err && i < p->res.nr && k < sr.nr; i++) {
-        while (k < sr.nr && sr.r[k].start < p->res.r[i].start)
-            k++;
-        if (k < sr.nr && sr.r[k].start == p->res.r[i].start &&
-            (sr.r[k].flags & LIVE_RANGE_SHARED_KNOWN)) {
-            p->res.r[i].nr_shared = sr.r[k].nr_shared;
-            p->res.r[i].flags |= LIVE_RANGE_SHARED_KNOWN;
+    for (size_t i = 0; i < p->vmas.nr; i++) {
+        struct live_vma *v = &p->vmas.v[i];
+        if (on && !v->have_smaps) {
+            v->have_smaps = true;
+            v->sm.shared = 1;
+            v->sm.thp_eligible = -2; /* our marker: not real smaps data */
+            n++;
+        } else if (!on && v->have_smaps && v->sm.thp_eligible == -2) {
+            memset(&v->sm, 0, sizeof(v->sm));
+            v->have_smaps = false;
+            n++;
         }
     }
-    live_scan_result_free(&sr);
-    free(starts);
-    return err;
+    return n;
 }
 
 static void account_scan(live_agent_t *a, struct agent_proc *p)
@@ -397,22 +399,31 @@ static void scan_and_decide(live_agent_t *a, struct agent_proc *p,
     if (p->state != LIVE_AGENT_PROC_ACTIVE)
         agent_proc_set_state(a, p, LIVE_AGENT_PROC_ACTIVE, "%s", "");
 
-    /* smaps: VmFlags (hg/nh: a MADV_NOHUGEPAGE VMA is never submitted), Shared_* (where
-     * nr_shared must be counted) and Referenced (the VMA order, vma_referenced). */
+    /* smaps: VmFlags (hg/nh: a MADV_NOHUGEPAGE VMA is never submitted), Shared_* (which VMAs
+     * need nr_shared counted) and Referenced (the VMA order, vma_referenced). It walks every
+     * page table (12 ms per GiB of 4 KiB pages, 4x a PAGEMAP_SCAN scan), so it runs on the
+     * slow clock: first smaps_interval after the first scan, when collapsed memory makes it
+     * cheap - unless the policy reads a field only smaps gives (vma_referenced, the hg/nh bits
+     * of vma_flags), then at the first scan too and early after a layout change. */
     if (p->have_smaps)
         live_smaps_merge(&p->vmas, &p->smaps);
+    bool needs = prog->reads_referenced || prog->reads_vma_flags;
+    if (!p->smaps_ns)
+        p->smaps_ns = now; /* the slow clock starts at the first scan */
     uint64_t age = now - p->smaps_ns;
-    bool want_early = layout_changed && (prog->reads_referenced || prog->reads_vma_flags) &&
-                      age >= a->o.smaps_min_interval_ms * MS && unmatched_eligible(a, &p->vmas);
-    if (!p->have_smaps || age >= a->o.smaps_interval_ms * MS || want_early) {
+    bool want =
+        age >= a->o.smaps_interval_ms * MS ||
+        (needs && (!p->have_smaps || (layout_changed && age >= a->o.smaps_min_interval_ms * MS &&
+                                      unmatched_eligible(a, &p->vmas))));
+    if (want) {
         err = live_smaps_read(p->h, &p->smaps);
         if (err == -ESRCH || err == -EACCES || err == -EPERM) {
             proc_fail(a, p, err, now);
             return;
         }
+        p->smaps_ns = now;
         if (!err) {
             p->have_smaps = true;
-            p->smaps_ns = now;
             p->c.smaps_reads++;
             a->total.smaps_reads++;
             live_smaps_merge(&p->vmas, &p->smaps);
@@ -430,9 +441,11 @@ static void scan_and_decide(live_agent_t *a, struct agent_proc *p,
         .sz = sizeof(so),
         .shared = prog->reads_shared ? LIVE_SHARED_IF_SMAPS : LIVE_SHARED_NONE,
     };
+    if (prog->reads_shared)
+        mark_unknown_shared(p, true);
     err = live_scan_process(a->sc, p->h, &p->vmas, &so, &p->res);
-    if (!err && prog->reads_shared)
-        err = shared_without_smaps(a, p);
+    if (prog->reads_shared)
+        mark_unknown_shared(p, false);
     if (err) {
         p->have_res = false;
         proc_fail(a, p, err, now);

@@ -88,8 +88,14 @@ static void discover(live_agent_t *a, uint64_t now)
         struct agent_proc *p = agent_proc_add(a, pid, 0);
         struct live_statm st;
         bool no_mm = p && p->h && live_proc_statm(p->h, &st) == 0 && st.size == 0;
-        if (p && !no_mm)
+        if (p && !no_mm) {
+            /* A new child shares its parent's pages until either writes them. */
+            int ppid = p->h ? agent_proc_ppid(p->h) : -1;
+            struct agent_proc *par = ppid > 0 ? agent_proc_find(a, ppid) : NULL;
+            if (par)
+                agent_proc_forked(a, par);
             continue;
+        }
         if (p) {
             p->drop = true;
             agent_proc_sweep(a);
