@@ -31,7 +31,8 @@ struct bpfmm_policy_host {
     uint64_t (*sysfs_thp_orders)(void *arg); /* bpfmm_sysfs_thp_orders() */
     /* trace_printk output; NULL: discarded. */
     void (*trace)(void *arg, const char *policy, const char *msg);
-    /* A run-time fault; NULL: logged to stderr (rate-limited). */
+    /* A run-time fault; NULL: logged to stderr (rate-limited, with stdio: a host that calls
+     * the hook from signal handlers sets its own). */
     void (*fault)(void *arg, const char *policy, const struct bpfmm_rt_fault *fault);
     void *arg;
 };
@@ -57,7 +58,8 @@ bpfmm_rt_obj_t *bpfmm_policy_obj(const bpfmm_policy_t *p);
 bpfmm_rt_prog_t *bpfmm_policy_prog(const bpfmm_policy_t *p);
 
 /* The hook. Returns prog(ctx) & ctx->orders, or ctx->orders if the program faults.
- * Thread-safe and async-signal-safe (as far as the host's callbacks are). */
+ * Thread-safe and async-signal-safe (as far as the host's callbacks are; the default fault
+ * report is not, see struct bpfmm_policy_host). */
 uint64_t bpfmm_policy_get_orders(bpfmm_policy_t *p, const struct bpfmm_thp_ctx *ctx);
 
 /* True if the policy may read any byte of ctx field [off, off + size): hosts skip gathering

@@ -260,8 +260,8 @@ uint64_t bpfmm_policy_get_orders(bpfmm_policy_t *p, const struct bpfmm_thp_ctx *
     int err = bpfmm_rt_prog_run(p->prog, (void *)ctx, sizeof(*ctx), &env, &ret, &fault);
     if (err) {
         atomic_fetch_add_explicit(&p->faults, 1, memory_order_relaxed);
-        atomic_store_explicit(&p->last_fault_insn, fault.insn, memory_order_relaxed);
-        if (err == -EFAULT) {
+        if (err == -EFAULT) { /* only then is `fault` filled in */
+            atomic_store_explicit(&p->last_fault_insn, fault.insn, memory_order_relaxed);
             if (p->host.fault)
                 p->host.fault(p->host.arg, p->name, &fault);
             else
