@@ -478,7 +478,10 @@ static int cmd_map(int argc, char **argv)
     int rc = send_req(&c, "map", req, &reply);
     if (rc == CLI_EXIT_OK && !c.json) {
         struct json_object *v;
-        if (!strcmp(sub, "show") && json_object_object_get_ex(reply, "maps", &v)) {
+        if (!strcmp(sub, "show") && json_object_object_get_ex(reply, "maps", &v) &&
+            json_object_array_length(v) == 0) {
+            printf("policy %s has no maps\n", jstr(reply, "policy"));
+        } else if (!strcmp(sub, "show") && json_object_object_get_ex(reply, "maps", &v)) {
             printf("%-24s %-9s %8s %8s %11s\n", "MAP", "TYPE", "KEY", "VALUE", "MAX_ENTRIES");
             for (size_t i = 0; i < json_object_array_length(v); i++) {
                 struct json_object *m = json_object_array_get_idx(v, i);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_OUT (64u << 20) /* a peer that reads nothing is dropped past this */
@@ -31,6 +32,7 @@ struct conn {
     char *out;
     size_t out_len, out_off;
     bool eof, close_after_flush;
+    time_t last; /* last data received (CLOCK_MONOTONIC seconds) */
     struct conn *next;
 };
 
@@ -44,6 +46,13 @@ struct live_ctl {
     struct conn *conns;
     struct live_ctl_stats st;
 };
+
+static time_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
 
 bool live_ctl_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, int nr_groups, gid_t group)
 {
@@ -328,6 +337,7 @@ static void accept_one(struct live_ctl *c, int fd)
         return;
     }
     k->fd = fd;
+    k->last = mono_s();
     k->peer.pid = cr.pid;
     k->peer.uid = cr.uid;
     k->peer.gid = cr.gid;
@@ -472,6 +482,7 @@ static void conn_read(struct live_ctl *c, struct conn *k)
             break;
         }
         k->in_len += (size_t)n;
+        k->last = mono_s();
         /* Handle every complete line now, so a long stream never accumulates. */
         size_t start = 0;
         for (size_t i = k->in_len - (size_t)n; i < k->in_len; i++)
@@ -496,6 +507,18 @@ static void conn_read(struct live_ctl *c, struct conn *k)
     if (k->eof && k->in_len) {
         handle_line(c, k, k->in, k->in_len);
         k->in_len = 0;
+    }
+}
+
+void live_ctl_expire(live_ctl_t *c, unsigned idle_s)
+{
+    time_t now = mono_s();
+    for (struct conn *k = c->conns, *next; k; k = next) {
+        next = k->next;
+        if (now - k->last > (time_t)idle_s) {
+            c->st.dropped++;
+            conn_free(c, k);
+        }
     }
 }
 

@@ -60,6 +60,10 @@ int live_ctl_fd(const live_ctl_t *c);
 /* Accepts, reads, handles and writes without blocking. Returns 0 or -errno (fatal). */
 int live_ctl_dispatch(live_ctl_t *c);
 
+/* Closes connections that sent nothing for idle_s seconds (a peer holding connections open
+ * must not use up max_conns). Call it now and then (the agent: every second). */
+void live_ctl_expire(live_ctl_t *c, unsigned idle_s);
+
 /* Changes the group and mode (SIGHUP reload): the file is updated and new peers are checked
  * against the new group. 0 or -errno. */
 int live_ctl_set_access(live_ctl_t *c, gid_t group, unsigned mode, char *err, size_t err_size);

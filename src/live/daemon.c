@@ -673,6 +673,8 @@ static void housekeeping(struct live_daemon *d, uint64_t now)
     }
     if (d->http)
         live_prom_http_dispatch(d->http);
+    if (d->ctl)
+        live_ctl_expire(d->ctl, 60);
 }
 
 static void on_signal(struct live_daemon *d)
