@@ -1,17 +1,66 @@
 /*
  * libFuzzer target over the policy runtime's loader, verifier and interpreter. The first input
  * byte picks the front door: even = an ELF object (opened, loaded against the THP ctx, every
- * program run), odd = raw instructions (loaded in conformance mode with a 64-byte memory
- * buffer, run). Inputs are never trusted: any crash, sanitizer report or leak is a bug in the
+ * program run); odd = raw instructions, loaded in conformance mode with a 64-byte memory buffer
+ * (bit 1 clear), or (bit 1 set) in place of the program of template.bpf.c, an object with an
+ * array, a hash and an LRU map and global data, against the read-only THP ctx - so the rules
+ * about maps, lookup results, global data and described ctx meet arbitrary code. Inputs are never trusted: any crash, sanitizer report or leak is a bug in the
  * runtime. Built with the interpreter audit (BPFMM_INTERP_AUDIT), so an access the verifier
  * proved but that leaves the run's regions aborts even inside map memory ASan cannot see. Built with clang by tests/runtime/fuzz/CMakeLists.txt; seeds come from make_seeds.c.
  */
 #include <bpfmm/policy.h>
 #include <bpfmm/runtime.h>
 
+#include "rt_obj.h"
+
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* template.bpf.o's bytes (FUZZ_TEMPLATE is its path, set by CMakeLists.txt). */
+static unsigned char *tmpl;
+static size_t tmpl_size;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    FILE *f = fopen(FUZZ_TEMPLATE, "rb");
+    if (!f) {
+        fprintf(stderr, "fuzz_runtime: cannot open the map template %s\n", FUZZ_TEMPLATE);
+        abort();
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    tmpl = malloc((size_t)n);
+    if (!tmpl || fread(tmpl, 1, (size_t)n, f) != (size_t)n)
+        abort();
+    tmpl_size = (size_t)n;
+    fclose(f);
+    return 0;
+}
+
+/* The template object with its program's instructions replaced by insns (n of them). */
+static bpfmm_rt_obj_t *open_template(const uint8_t *insns, size_t n, struct bpfmm_rt_open_opts *oo)
+{
+    if (n == 0 || n > 4096)
+        return NULL;
+    bpfmm_rt_obj_t *obj = bpfmm_rt_obj_open_mem(tmpl, tmpl_size, oo);
+    if (!obj)
+        abort(); /* the template itself must always open */
+    struct bpfmm_rt_prog *p = obj->progs[0];
+    struct bpf_insn *copy = malloc(n * sizeof(*copy));
+    if (!copy) {
+        bpfmm_rt_obj_close(obj);
+        return NULL;
+    }
+    memcpy(copy, insns, n * sizeof(*copy));
+    free(p->insns);
+    p->insns = copy;
+    p->nr_insns = (uint32_t)n;
+    p->nr_syms = 1; /* one function, at instruction 0 */
+    return obj;
+}
 
 static const struct bpfmm_rt_ctx_desc mem_desc = {.name = "memory", .size = 64, .writable = true};
 
@@ -35,26 +84,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    bool raw = data[0] & 1;
+    bool raw = data[0] & 1, compat = raw && !(data[0] & 2);
     data++;
     size--;
 
     char log[2048];
     struct bpfmm_rt_open_opts oo = {.sz = sizeof(oo), .log_buf = log, .log_size = sizeof(log)};
-    bpfmm_rt_obj_t *obj = raw ? bpfmm_rt_obj_open_insns(data, size & ~(size_t)7, &oo)
-                              : bpfmm_rt_obj_open_mem(data, size, &oo);
+    bpfmm_rt_obj_t *obj = !raw     ? bpfmm_rt_obj_open_mem(data, size, &oo)
+                          : compat ? bpfmm_rt_obj_open_insns(data, size & ~(size_t)7, &oo)
+                                   : open_template(data, size / 8, &oo);
     if (!obj)
         return 0;
     struct bpfmm_rt_load_opts lo = {
         .sz = sizeof(lo),
-        .ctx = raw ? &mem_desc : bpfmm_policy_ctx_desc(),
+        .ctx = compat ? &mem_desc : bpfmm_policy_ctx_desc(),
         .insn_budget = 20000, /* keep endless loops cheap */
-        .flags = raw ? BPFMM_RT_LOAD_COMPAT : 0,
+        .flags = compat ? BPFMM_RT_LOAD_COMPAT : 0,
         .log_buf = log,
         .log_size = sizeof(log),
     };
     if (!bpfmm_rt_obj_load(obj, &lo))
-        run_all(obj, raw ? mem_desc.size : sizeof(struct bpfmm_thp_ctx), data, size);
+        run_all(obj, compat ? mem_desc.size : sizeof(struct bpfmm_thp_ctx), data, size);
     bpfmm_rt_obj_close(obj);
     return 0;
 }
