@@ -50,6 +50,7 @@ struct live_daemon {
 
     bool dirty; /* the state file is behind */
     uint64_t start_ns, last_save_ns, last_prom_ns;
+    uint64_t save_err_logged_ns; /* a failing save is reported once a minute, not per try */
     bool stop;
     const char *stop_reason;
     uint64_t trace_window_ns; /* trace_printk rate limit: the current 1 s window */

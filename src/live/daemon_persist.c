@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int dpersist_save(struct live_daemon *d)
 {
@@ -59,15 +60,46 @@ int dpersist_save(struct live_daemon *d)
     else
         snprintf(err, sizeof(err), "out of memory");
     free(st.procs);
-    if (rc)
-        dlog(d, DLOG_ERR, "cannot save the state: %s", err);
-    else
+    uint64_t now = d->os->now_ns();
+    if (rc && (!d->save_err_logged_ns || now - d->save_err_logged_ns >= 60000000000ull)) {
+        dlog(d, DLOG_ERR,
+             "cannot save the state: %s (retrying; the attach list will not "
+             "survive a restart until this is fixed)",
+             err);
+        d->save_err_logged_ns = now;
+    } else if (!rc) {
+        if (d->save_err_logged_ns)
+            dlog(d, DLOG_INFO, "the state is saved again to %s", d->cfg.state);
+        d->save_err_logged_ns = 0;
         d->dirty = false;
+    }
     return rc;
+}
+
+/* Creates the state file's directory (0700) if it is missing, like systemd's StateDirectory
+ * would. */
+static void make_state_dir(struct live_daemon *d)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", d->cfg.state);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = 0;
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        dlog(d, DLOG_WARN, "cannot create %s for the state file: %s", dir, strerror(errno));
 }
 
 void dpersist_restore(struct live_daemon *d)
 {
+    if (d->cfg.state[0])
+        make_state_dir(d);
     struct live_state st;
     char err[1024];
     bool have_state = d->cfg.state[0] != 0;
