@@ -325,6 +325,13 @@ static int do_cond(struct verifier *v, struct vstate *s, uint32_t i, struct vste
                     "r%u holds different kinds of values on different paths: it cannot be "
                     "compared",
                     a_f->type == VT_MIXED ? in->dst_reg : in->src_reg);
+    if (is32) { /* the low half of an address: w1 == 0, or a carry between two pointers */
+        bool dp = a_f->type != VT_SCALAR;
+        return verr(v, i,
+                    "32-bit comparison of r%u (%s) is not allowed: it would reveal part of an "
+                    "address; compare the 64-bit register",
+                    dp ? in->dst_reg : in->src_reg, vtype_name(dp ? a_f : b_f));
+    }
     out->has_target = out->fall = true;
     /* The NULL check of a lookup result, in either operand order. */
     struct vreg *pf = NULL, *pt = NULL;

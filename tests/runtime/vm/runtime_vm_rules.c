@@ -227,6 +227,16 @@ static void r_pointer_compare(void)
                "insn 1: comparing r1 (a pointer to the ctx) with r2 (a scalar) is not allowed: "
                "it would reveal an address",
                MOV64_IMM(2, 7), JMP_REG(BPF_JGT, 1, 2, 0), MOV64_IMM(0, 0), EXIT());
+    /* 32-bit comparisons see the low half of an address: even with 0, or between pointers */
+    REJECT_ENV(&env,
+               "insn 0: 32-bit comparison of r1 (a pointer to the ctx) is not allowed: it would "
+               "reveal part of an address; compare the 64-bit register",
+               JMP32_IMM(BPF_JEQ, 1, 0, 0), MOV64_IMM(0, 0), EXIT());
+    REJECT_ENV(&env,
+               "insn 2: 32-bit comparison of r2 (a pointer to the stack) is not allowed: it "
+               "would reveal part of an address; compare the 64-bit register",
+               MOV64_IMM(1, 0), MOV64_REG(2, 10), JMP32_REG(BPF_JGT, 1, 2, 0), MOV64_IMM(0, 0),
+               EXIT());
     /* with NULL, and between pointers into the same region: allowed */
     uint8_t c[64] = {0};
     uint64_t r0;
