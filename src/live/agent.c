@@ -39,6 +39,11 @@ uint64_t agent_cpu(live_agent_t *a)
 
 int agent_err_index(int err)
 {
+    return (int)live_agent_err_of(err);
+}
+
+enum live_agent_err live_agent_err_of(int err)
+{
     switch (err < 0 ? -err : err) {
     case EAGAIN:
         return LIVE_AGENT_E_AGAIN;

@@ -234,6 +234,7 @@ enum live_agent_err {
     LIVE_AGENT_NR_ERRS
 };
 const char *live_agent_err_name(enum live_agent_err e); /* "EAGAIN"... "other" */
+enum live_agent_err live_agent_err_of(int err);         /* -EAGAIN -> LIVE_AGENT_E_AGAIN */
 
 struct live_agent_counters {
     uint64_t calls;          /* process_madvise(MADV_COLLAPSE) calls */

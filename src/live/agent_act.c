@@ -326,10 +326,12 @@ static void handle_result(live_agent_t *a, struct agent_proc *p, const uint32_t 
     if (!r->err) { /* stopped at iovec r->done, errno unknown */
         p->c.partial++;
         a->total.partial++;
-        if (m->blocks == 1)
-            p->suspect = first->start;
-        else
+        if (m->blocks > 1)
             split_failed(a, p, blk, r->done);
+        else if (r->done)
+            p->suspect = first->start; /* first in the next call, which names its errno */
+        else
+            block_failed(a, p, first, -EIO, now); /* no progress, no errno: never seen */
         return;
     }
     int ei = agent_err_index(r->err);

@@ -76,6 +76,25 @@ static inline unsigned at_calls_touching(uint64_t addr, uint64_t size)
     return n;
 }
 
+/* Failed calls whose failing iovec (the first if the call returned an errno, else the one the
+ * byte count stops at) overlaps [addr, addr + size); with esrch, also every ESRCH. */
+static inline unsigned at_failed_calls_in(uint64_t addr, uint64_t size, bool esrch)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < at_ncalls && i < AT_MAX_CALLS; i++) {
+        const struct at_call *c = &at_calls[i];
+        unsigned k = 0;
+        for (long left = c->ret; left > 0 && k < c->n; k++)
+            left -= (long)c->len[k];
+        if (k >= c->n || k >= 64)
+            continue;
+        if ((esrch && c->ret == -ESRCH) ||
+            (c->start[k] < addr + size && c->start[k] + c->len[k] > addr))
+            n++;
+    }
+    return n;
+}
+
 static inline unsigned at_failed_calls(void)
 {
     unsigned n = 0;

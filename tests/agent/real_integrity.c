@@ -36,7 +36,7 @@ static void run(const char *size, bool sparse)
     CHECK_EQ(kv_u64(line, "bytes"), w.size);
     struct live_agent_proc_status st = {.sz = sizeof(st)};
     CHECK_EQ(live_agent_proc_status(a, w.pid, &st), 0);
-    CHECK_EQ(st.c.collapse_bytes, w.size);
+    CHECK_GE(st.c.collapse_bytes, w.size); /* an ASan-built target has more */
     live_agent_free(a);
     kill(w.pid, SIGTERM);
     workload_line(&w, line, sizeof(line));

@@ -46,7 +46,7 @@ int main(void)
     CHECK_MSG(at_run(a, 30, all_huge, &c), "only %llu of %llu bytes huge under always",
               (unsigned long long)at_huge_bytes(w.pid, w.addr, w.size), (unsigned long long)w.size);
     CHECK_EQ(live_agent_proc_status(a, w.pid, &st), 0);
-    CHECK_EQ(st.c.collapses, w.ranges);
+    CHECK_GE(st.c.collapses, w.ranges); /* (an ASan-built target has more to collapse) */
     live_agent_free(a);
     CHECK_EQ(workload_stop(&w), 0);
     return 0;
