@@ -115,7 +115,7 @@ void dpersist_restore(struct live_daemon *d)
         rename(d->cfg.state, bad);
         memset(&st, 0, sizeof(st));
     }
-    unsigned attached = 0, dropped = 0;
+    unsigned attached = 0, dropped = 0, failed_policies = 0;
     for (unsigned i = 0; i < st.nr_policies; i++) {
         struct live_state_policy *p = &st.policies[i];
         uint32_t id;
@@ -124,6 +124,7 @@ void dpersist_restore(struct live_daemon *d)
         if (rc) {
             dlog(d, DLOG_ERR, "restore: policy %s (%s): %s; its processes are not re-attached",
                  p->name, p->source, err);
+            failed_policies++;
             continue;
         }
         struct live_state_policy *rp = dreg_by_id(d, id);
@@ -152,6 +153,17 @@ void dpersist_restore(struct live_daemon *d)
         } else {
             attached++;
         }
+    }
+    /* The next save drops what could not be restored: keep the file as it was beside it. */
+    if (failed_policies) {
+        char keep[PATH_MAX + 32];
+        snprintf(keep, sizeof(keep), "%s.restore-failed", d->cfg.state);
+        if (live_state_save(keep, &st, err, sizeof(err)))
+            dlog(d, DLOG_ERR, "cannot keep a copy of the state: %s", err);
+        else
+            dlog(d, DLOG_WARN,
+                 "%u policies could not be restored; the state as it was is kept in %s",
+                 failed_policies, keep);
     }
     if (st.nr_policies || st.nr_procs)
         dlog(d, DLOG_INFO,

@@ -84,6 +84,30 @@ int main(void)
     /* the re-attached process is managed for real: a second attach is EBUSY */
     CHECK_EQ(dt_ctl(out, sizeof(out), "attach", "--pid", p1, "--policy", "always", NULL), 1);
     CHECK_STR_CONTAINS(out, "already managed");
+    /* a policy that no longer loads is dropped with a message, and the old state is kept */
+    dt_agent_stop(SIGTERM);
+    struct json_object *sv = json_object_from_file(D.state);
+    CHECK(sv);
+    struct json_object *pols = dt_get(sv, "policies");
+    for (size_t i = 0; i < json_object_array_length(pols); i++) {
+        struct json_object *p = json_object_array_get_idx(pols, i);
+        if (!strcmp(dt_str(p, "name"), "by-name"))
+            json_object_object_add(p, "source", json_object_new_string("/nonexistent/x.bpf.o"));
+    }
+    CHECK_EQ(json_object_to_file(D.state, sv), 0);
+    json_object_put(sv);
+    dt_agent_start();
+    s = dt_status();
+    CHECK(!dt_policy(s, "by-name") && dt_policy(s, "default"));
+    CHECK(dt_proc(s, w1.pid));
+    json_object_put(s);
+    char kept[160];
+    snprintf(kept, sizeof(kept), "%s.restore-failed", D.state);
+    sv = json_object_from_file(kept);
+    CHECK_MSG(sv, "no copy of the state at %s", kept);
+    CHECK_EQ(json_object_array_length(dt_get(sv, "policies")), 2);
+    json_object_put(sv);
+
     /* the agent logged why w3 was dropped */
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "grep -q 'now belongs to another process' %s", D.log);
