@@ -46,16 +46,12 @@ static __thread int my_index = -1;
 
 static void take(int64_t pfn, unsigned order)
 {
-    for (int64_t i = pfn; i < pfn + (1 << order); i++)
-        if (atomic_fetch_or(&owned[i / 64], 1ull << (i % 64)) & (1ull << (i % 64)))
-            atomic_fetch_add(&errors, 1);
+    ledger_mark(owned, &errors, pfn, order, true);
 }
 
 static void give(int64_t pfn, unsigned order)
 {
-    for (int64_t i = pfn; i < pfn + (1 << order); i++)
-        if (!(atomic_fetch_and(&owned[i / 64], ~(1ull << (i % 64))) & (1ull << (i % 64))))
-            atomic_fetch_add(&errors, 1);
+    ledger_mark(owned, &errors, pfn, order, false);
 }
 
 static void handler(int sig)
