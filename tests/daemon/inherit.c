@@ -2,7 +2,8 @@
  * Children forked after an attach through the agent are managed, and so are grandchildren: a
  * parent process is attached, then forks a child that forks a grandchild (both exec `bpfmm
  * workload`); status lists parent, child and grandchild under the parent's policy. A child
- * that existed before the attach is not managed.
+ * that existed before the attach is not managed. Run with BPF lifecycle programs, and with
+ * the proc connector (argument "procconn").
  */
 #include "daemon_test.h"
 
@@ -46,10 +47,14 @@ static void parent_main(int cmd, int reply)
     _exit(0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     dt_init();
-    dt_agent_start();
+    /* "procconn": the same through the proc connector fallback */
+    if (argc > 1 && !strcmp(argv[1], "procconn"))
+        dt_agent_start("--lifecycle", "procconn");
+    else
+        dt_agent_start();
     int cmd[2], reply[2];
     CHECK_EQ(pipe(cmd), 0);
     CHECK_EQ(pipe(reply), 0);
