@@ -276,6 +276,18 @@ int live_agent_set_budget(live_agent_t *a, const struct live_agent_budget *b)
     return 0;
 }
 
+/* Drops the state of pid if no policy governs it any more; re-decides otherwise. */
+static void reconsider(live_agent_t *a, pid_t pid)
+{
+    struct agent_proc *p = agent_proc_find(a, pid);
+    if (!p)
+        return;
+    if (bpfmm_scope_policy_of(a->scope, pid, NULL) == BPFMM_SCOPE_NONE)
+        p->drop = true;
+    else
+        agent_proc_invalidate(a, p, false);
+}
+
 /* --- policies ------------------------------------------------------------------------------ */
 
 static void prog_release(void *prog, void *arg)
@@ -464,7 +476,9 @@ int live_agent_policy_remove(live_agent_t *a, uint32_t id)
     size_t idx = (size_t)(ap - a->pols);
     memmove(&a->pols[idx], &a->pols[idx + 1], (a->npols - idx - 1) * sizeof(*a->pols));
     a->npols--;
-    invalidate_policy(a, id);
+    for (size_t i = 0; i < a->nprocs; i++)
+        reconsider(a, a->procs[i]->pid);
+    agent_proc_sweep(a);
     return 0;
 }
 
@@ -494,6 +508,16 @@ int live_agent_policy_info(live_agent_t *a, uint32_t id, struct live_agent_polic
         info->faults = ps.faults;
     }
     return 0;
+}
+
+bpfmm_policy_t *live_agent_policy_get(live_agent_t *a, uint32_t id)
+{
+    struct agent_policy *ap = agent_policy_find(a, id);
+    if (!ap || !ap->cur) {
+        errno = ENOENT;
+        return NULL;
+    }
+    return ap->cur->pol;
 }
 
 int live_agent_policy_ids(live_agent_t *a, uint32_t *ids, size_t cap)
@@ -576,18 +600,6 @@ int live_agent_attach(live_agent_t *a, uint32_t id, pid_t pid,
     }
     agent_log(a, LIVE_AGENT_LOG_INFO, "process %d attached to policy id %u", (int)pid, id);
     return 0;
-}
-
-/* Drops the state of pid if no policy governs it any more; re-decides otherwise. */
-static void reconsider(live_agent_t *a, pid_t pid)
-{
-    struct agent_proc *p = agent_proc_find(a, pid);
-    if (!p)
-        return;
-    if (bpfmm_scope_policy_of(a->scope, pid, NULL) == BPFMM_SCOPE_NONE)
-        p->drop = true;
-    else
-        agent_proc_invalidate(a, p, false);
 }
 
 int live_agent_detach(live_agent_t *a, pid_t pid)

@@ -38,6 +38,7 @@
 #include "os.h"
 #include "probe.h"
 
+#include <bpfmm/policy.h>
 #include <bpfmm/scope.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -171,6 +172,9 @@ struct live_agent_policy_info {
 int live_agent_policy_info(live_agent_t *a, uint32_t id, struct live_agent_policy_info *info);
 /* Ids ascending; fills at most cap, returns how many exist. */
 int live_agent_policy_ids(live_agent_t *a, uint32_t *ids, size_t cap);
+/* The loaded program of policy id (its maps, stats), borrowed: valid until the next update or
+ * remove of that policy. NULL (errno ENOENT) for an unknown id. */
+bpfmm_policy_t *live_agent_policy_get(live_agent_t *a, uint32_t id);
 
 /* --- Processes ----------------------------------------------------------------------------- */
 
