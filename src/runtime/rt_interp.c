@@ -58,67 +58,11 @@ static bool check_access(const struct rt_vm_prog *p, const struct rt_run *rs, ui
     return hi - lo >= size && addr - lo <= (hi - lo) - size && addr >= lo;
 }
 
-/* Audit builds (BPFMM_DEBUG, and the fuzz target) check the accesses the verifier proved too,
- * against every region this run owns: the live frames, the ctx and every value of the program's
- * maps. A failure is a verifier bug, so it aborts - which turns the sanitizer suite and the
- * fuzzer into soundness oracles even where ASan cannot see (map values inside the arena). */
-#if defined(BPFMM_DEBUG) && !defined(BPFMM_INTERP_AUDIT)
-#define BPFMM_INTERP_AUDIT 1
-#endif
-
 #ifdef BPFMM_INTERP_AUDIT
-#include <stdio.h>
-#include <stdlib.h>
-
-static bool audit_ok(const struct rt_vm_prog *p, const struct rt_run *rs, uintptr_t a, size_t size,
-                     bool write)
-{
-    uintptr_t lo = rs->frame_lo[rs->depth], hi = rs->stack_hi;
-    if (a >= lo && a <= hi && size <= hi - a)
-        return true;
-    uintptr_t c = (uintptr_t)rs->ctx;
-    if (rs->ctx && a >= c && a - c <= rs->ctx_size && size <= rs->ctx_size - (a - c))
-        return true;
-    for (uint32_t k = 0; k < p->nr_maps; k++) {
-        const struct rt_map *m = p->maps[k];
-        bool in;
-        if (m->global && m->global_data) {
-            uintptr_t g = (uintptr_t)m->global_data;
-            in = a >= g && a - g <= m->value_size && size <= m->value_size - (a - g);
-        } else {
-            in = m->ops && m->ops->contains && m->ops->contains(m, a, size);
-        }
-        if (in)
-            return !write || !m->prog_readonly;
-    }
-    return false;
-}
-
-static void audit(const struct rt_vm_prog *p, const struct rt_run *rs, uint32_t idx, uintptr_t a,
-                  size_t size, bool write)
-{
-    if (audit_ok(p, rs, a, size, write))
-        return;
-    fprintf(stderr,
-            "bpfmm: interpreter audit: program '%s' insn %u: the verifier proved a %zu-byte %s "
-            "at 0x%llx safe, but it is outside the run's stack, ctx and map values (or writes "
-            "read-only memory): verifier bug\n",
-            p->name, idx, size, write ? "write" : "read", (unsigned long long)a);
-    abort();
-}
-#define AUDIT(a, size, write) audit(p, rs, IDX, (a), (size), (write))
+#define AUDIT(a, size, write) rt_interp_audit(p, rs, IDX, (a), (size), (write))
 #else
 #define AUDIT(a, size, write) ((void)0)
 #endif
-
-bool rt_interp_audited(void)
-{
-#ifdef BPFMM_INTERP_AUDIT
-    return true;
-#else
-    return false;
-#endif
-}
 
 #define LABEL_ADDR(n) [RT_OP_##n] = &&L_##n,
 

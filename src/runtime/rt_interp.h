@@ -91,9 +91,20 @@ const void *const *rt_interp_handlers(void);
 int rt_interp_exec(const struct rt_vm_prog *p, struct rt_run *rs, uint64_t *reg, uint64_t *r0,
                    uint64_t *executed);
 
-/* True in audit builds (BPFMM_DEBUG or BPFMM_INTERP_AUDIT): accesses the verifier proved are
- * checked too, and one outside every region of the run aborts (a verifier bug). */
+/* Audit builds (BPFMM_DEBUG, and the fuzz target's BPFMM_INTERP_AUDIT) check the accesses the
+ * verifier proved too, against every region the run owns: the live frames, the ctx and every
+ * value of the program's maps. A miss is a verifier bug, so it aborts - which turns the
+ * sanitizer suite and the fuzzer into soundness oracles even where ASan cannot see (map values
+ * inside the allocator's arena). */
+#if defined(BPFMM_DEBUG) && !defined(BPFMM_INTERP_AUDIT)
+#define BPFMM_INTERP_AUDIT 1
+#endif
+/* True in audit builds. */
 bool rt_interp_audited(void);
+/* Aborts with the program and instruction unless [a, a + size) lies in a region of the run
+ * (and, for a write, not in a read-only map). */
+void rt_interp_audit(const struct rt_vm_prog *p, const struct rt_run *rs, uint32_t idx, uintptr_t a,
+                     size_t size, bool write);
 
 /* Slow paths (rt_interp_run.c). */
 void rt_interp_fault(struct rt_run *rs, enum bpfmm_rt_fault_kind kind, uint32_t insn,

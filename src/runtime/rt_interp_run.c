@@ -1,14 +1,16 @@
 /*
  * The interpreter's slow paths and entry: rt_vm_run sets up a run (BPF stack on the C stack,
  * registers, frame bounds) and calls the run loop (rt_interp.c); fault messages are built here
- * with the async-signal-safe rt_buf primitives (no snprintf in a signal handler). Owns no
- * instruction semantics.
+ * with the async-signal-safe rt_buf primitives (no snprintf in a signal handler); the audit
+ * of proven accesses in audit builds (rt_interp.h). Owns no instruction semantics.
  */
 #include "rt_interp.h"
 #include "rt_map.h"
 #include "rt_vm.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void fault_set(struct rt_run *rs, enum bpfmm_rt_fault_kind kind, uint32_t insn)
@@ -73,6 +75,52 @@ void rt_interp_mem_fault(const struct rt_vm_prog *p, struct rt_run *rs, uint32_t
     default:
         rt_buf_str(&b, "an unknown region");
     }
+}
+
+bool rt_interp_audited(void)
+{
+#ifdef BPFMM_INTERP_AUDIT
+    return true;
+#else
+    return false;
+#endif
+}
+
+static bool audit_ok(const struct rt_vm_prog *p, const struct rt_run *rs, uintptr_t a, size_t size,
+                     bool write)
+{
+    uintptr_t lo = rs->frame_lo[rs->depth], hi = rs->stack_hi;
+    if (a >= lo && a <= hi && size <= hi - a)
+        return true;
+    uintptr_t c = (uintptr_t)rs->ctx;
+    if (rs->ctx && a >= c && a - c <= rs->ctx_size && size <= rs->ctx_size - (a - c))
+        return true;
+    for (uint32_t k = 0; k < p->nr_maps; k++) {
+        const struct rt_map *m = p->maps[k];
+        bool in;
+        if (m->global && m->global_data) {
+            uintptr_t g = (uintptr_t)m->global_data;
+            in = a >= g && a - g <= m->value_size && size <= m->value_size - (a - g);
+        } else {
+            in = m->ops && m->ops->contains && m->ops->contains(m, a, size);
+        }
+        if (in)
+            return !write || !m->prog_readonly;
+    }
+    return false;
+}
+
+void rt_interp_audit(const struct rt_vm_prog *p, const struct rt_run *rs, uint32_t idx, uintptr_t a,
+                     size_t size, bool write)
+{
+    if (audit_ok(p, rs, a, size, write))
+        return;
+    fprintf(stderr,
+            "bpfmm: interpreter audit: program '%s' insn %u: the verifier proved a %zu-byte %s "
+            "at 0x%llx safe, but it is outside the run's stack, ctx and map values (or writes "
+            "read-only memory): verifier bug\n",
+            p->name, idx, size, write ? "write" : "read", (unsigned long long)a);
+    abort();
 }
 
 const struct rt_call *rt_interp_find_dyn(const struct rt_vm_prog *p, uint64_t id)
