@@ -1,6 +1,6 @@
 /*
  * Internals shared by the daemon's files: daemon.c (set-up, loop, lifecycle events, reload,
- * logging), daemon_ops.c (control operations), daemon_status.c (the status document),
+ * logging), daemon_reg.c (policy registry, start times, attach/detach), daemon_ops.c (control operations), daemon_status.c (the status document),
  * daemon_persist.c (state file). Not for use outside src/live/daemon*.c.
  */
 #ifndef BPFMM_LIVE_DAEMON_IMPL_H
