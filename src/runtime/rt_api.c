@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT(o, f, def)                                                                             \
-    ((o) && (o)->sz >= offsetof(__typeof__(*(o)), f) + sizeof((o)->f) ? (o)->f : (def))
-
 void rt_obj_free_load_copies(struct bpfmm_rt_obj *obj)
 {
     free((char *)obj->ctx_desc.name);

@@ -23,10 +23,6 @@
 
 #define RT_OBJ_MAX_FILE (256u << 20)
 
-/* Reads an options field only when the caller's struct is large enough to have it. */
-#define OPT(o, f, def)                                                                             \
-    ((o) && (o)->sz >= offsetof(__typeof__(*(o)), f) + sizeof((o)->f) ? (o)->f : (def))
-
 void rt_vlog(char *buf, size_t size, const char *fmt, va_list ap)
 {
     if (!buf || size == 0 || buf[0] != '\0')

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct btf;
@@ -62,6 +63,10 @@ struct bpfmm_rt_obj {
 };
 
 void rt_obj_free_load_copies(struct bpfmm_rt_obj *obj);
+
+/* Reads an options field only when the caller's struct (sz first) is large enough to have it. */
+#define OPT(o, f, def)                                                                             \
+    ((o) && (o)->sz >= offsetof(__typeof__(*(o)), f) + sizeof((o)->f) ? (o)->f : (def))
 
 /* Appends a formatted message to a caller log buffer (never overflows, always terminated).
  * The first message wins: later calls do not overwrite a reason already recorded. */
