@@ -159,7 +159,9 @@ static void fmt_type(struct out *o, const struct btf *btf, uint32_t id, const un
     id = rt_btf_skip_mods(btf, id);
     const struct btf_type *t = btf__type_by_id(btf, id);
     int64_t sz = btf__resolve_size(btf, id);
-    if (!t || depth > MAX_DEPTH || (sz >= 0 && (size_t)sz > avail)) {
+    /* No size (damaged BTF, e.g. an array too large to resolve) or more than there is: never
+     * read past the bytes given. */
+    if (!t || depth > MAX_DEPTH || sz < 0 || (size_t)sz > avail) {
         put(o, "?");
         return;
     }
@@ -461,7 +463,7 @@ static int parse_string(struct in *in, unsigned char *out, uint32_t cap, bool to
 }
 
 static int parse_type(struct in *in, const struct btf *btf, uint32_t id, unsigned char *out,
-                      bool top, int depth, const char *what);
+                      size_t avail, bool top, int depth, const char *what);
 
 static int parse_int_type(struct in *in, const struct btf_type *t, unsigned char *out,
                           const char *what)
@@ -556,14 +558,29 @@ static int parse_bitfield(struct in *in, const struct btf *btf, const struct btf
     return 0;
 }
 
+/* A member or variable stored at [off, off + len) of the avail bytes at out: hostile BTF can
+ * place one outside its struct (libbpf does not check), which must not become a stray write. */
+static int member_fits(struct in *in, uint64_t off, uint64_t len, size_t avail, const char *what)
+{
+    if (off > avail || len > avail - off)
+        return perr(in, "a field of %s lies outside it (bytes %llu..%llu of %zu): damaged BTF",
+                    what, (unsigned long long)off, (unsigned long long)(off + len), avail);
+    return 0;
+}
+
 static int parse_struct(struct in *in, const struct btf *btf, const struct btf_type *t,
-                        unsigned char *out, bool top, int depth, const char *what)
+                        unsigned char *out, size_t avail, bool top, int depth, const char *what)
 {
     skip_ws(in);
     /* A one-member struct (e.g. struct { char comm[16]; }) also takes the member's syntax. */
-    if (*in->p != '{' && btf_vlen(t) == 1 && !btf_is_datasec(t) && !btf_member_bitfield_size(t, 0))
-        return parse_type(in, btf, btf_members(t)[0].type, out + btf_member_bit_offset(t, 0) / 8,
-                          top, depth + 1, what);
+    if (*in->p != '{' && btf_vlen(t) == 1 && !btf_is_datasec(t) &&
+        !btf_member_bitfield_size(t, 0)) {
+        uint32_t off = btf_member_bit_offset(t, 0) / 8;
+        int err = member_fits(in, off, 0, avail, what);
+        return err ? err
+                   : parse_type(in, btf, btf_members(t)[0].type, out + off, avail - off, top,
+                                depth + 1, what);
+    }
     if (!accept(in, '{'))
         return perr(in, "expected '{' for %s", what);
     unsigned next = 0, n = btf_vlen(t);
@@ -598,15 +615,24 @@ static int parse_struct(struct in *in, const struct btf *btf, const struct btf_t
         int err;
         if (datasec) {
             const struct btf_var_secinfo *vs = &btf_var_secinfos(t)[idx];
-            err = parse_type(in, btf, vs->type, out + vs->offset, false, depth + 1, what);
+            err = member_fits(in, vs->offset, vs->size, avail, what);
+            if (!err)
+                err = parse_type(in, btf, vs->type, out + vs->offset, vs->size, false, depth + 1,
+                                 what);
         } else {
             const struct btf_member *m = &btf_members(t)[idx];
             uint32_t bit_off = btf_member_bit_offset(t, idx);
             uint32_t bits = btf_member_bitfield_size(t, idx);
-            if (bits)
-                err = parse_bitfield(in, btf, m, bit_off, bits, out, what);
-            else
-                err = parse_type(in, btf, m->type, out + bit_off / 8, false, depth + 1, what);
+            if (bits) {
+                err = member_fits(in, bit_off / 8, (bit_off % 8 + bits + 7) / 8, avail, what);
+                if (!err)
+                    err = parse_bitfield(in, btf, m, bit_off, bits, out, what);
+            } else {
+                err = member_fits(in, bit_off / 8, 0, avail, what);
+                if (!err)
+                    err = parse_type(in, btf, m->type, out + bit_off / 8, avail - bit_off / 8,
+                                     false, depth + 1, what);
+            }
         }
         if (err)
             return err;
@@ -618,6 +644,7 @@ static int parse_struct(struct in *in, const struct btf *btf, const struct btf_t
     }
 }
 
+/* The array fits in out: parse_type checked its whole size. */
 static int parse_array(struct in *in, const struct btf *btf, const struct btf_type *t,
                        unsigned char *out, bool top, int depth, const char *what)
 {
@@ -639,7 +666,7 @@ static int parse_array(struct in *in, const struct btf *btf, const struct btf_ty
     for (uint32_t i = 0;; i++) {
         if (i >= a->nelems)
             return perr(in, "more than %u elements for %s", a->nelems, what);
-        int err = parse_type(in, btf, a->type, out + i * es, false, depth + 1, what);
+        int err = parse_type(in, btf, a->type, out + i * es, (size_t)es, false, depth + 1, what);
         if (err)
             return err;
         if (accept(in, close))
@@ -649,21 +676,28 @@ static int parse_array(struct in *in, const struct btf *btf, const struct btf_ty
     }
 }
 
+/* Parses a value of type id into out, which has avail bytes; a type larger than that (or of no
+ * size) is refused before anything is written. */
 static int parse_type(struct in *in, const struct btf *btf, uint32_t id, unsigned char *out,
-                      bool top, int depth, const char *what)
+                      size_t avail, bool top, int depth, const char *what)
 {
     id = rt_btf_skip_mods(btf, id);
     const struct btf_type *t = btf__type_by_id(btf, id);
     if (!t || depth > MAX_DEPTH)
         return perr(in, "unusable BTF type for %s", what);
+    int64_t sz = btf__resolve_size(btf, id);
+    if (sz < 0 || (uint64_t)sz > avail)
+        return perr(in,
+                    "the BTF type of %s (%lld bytes) does not fit in its %zu bytes: damaged BTF",
+                    what, (long long)sz, avail);
     switch (btf_kind(t)) {
     case BTF_KIND_INT:
         return parse_int_type(in, t, out, what);
     case BTF_KIND_PTR: {
         uint64_t v;
-        int err = parse_int_token(in, false, 64, &v, what);
+        int err = parse_int_token(in, false, (unsigned)(sz < 8 ? sz : 8) * 8, &v, what);
         if (!err)
-            store_uint(out, 8, v);
+            store_uint(out, (size_t)sz, v);
         return err;
     }
     case BTF_KIND_ENUM:
@@ -691,9 +725,9 @@ static int parse_type(struct in *in, const struct btf *btf, uint32_t id, unsigne
     case BTF_KIND_STRUCT:
     case BTF_KIND_UNION:
     case BTF_KIND_DATASEC:
-        return parse_struct(in, btf, t, out, top, depth, what);
+        return parse_struct(in, btf, t, out, avail, top, depth, what);
     case BTF_KIND_VAR:
-        return parse_type(in, btf, t->type, out, top, depth + 1, what);
+        return parse_type(in, btf, t->type, out, avail, top, depth + 1, what);
     default:
         return perr(in, "values of BTF kind %u cannot be parsed (%s)", btf_kind(t), what);
     }
@@ -708,7 +742,7 @@ int rt_btf_parse(const struct btf *btf, uint32_t type_id, const char *text, void
     const struct btf_type *t = btf && type_id ? btf__type_by_id(btf, type_id) : NULL;
     int64_t sz = t ? btf__resolve_size(btf, type_id) : -1;
     if (t && (sz == (int64_t)size || btf_is_datasec(t)))
-        err = parse_type(&in, btf, type_id, out, true, 0, "the value");
+        err = parse_type(&in, btf, type_id, out, size, true, 0, "the value");
     else
         err = parse_raw(&in, out, size);
     if (err)
