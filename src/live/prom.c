@@ -51,15 +51,20 @@ static const char *jstr(struct json_object *o, const char *key)
     return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 }
 
+/* Label values must be UTF-8: a comm is any bytes, so anything but printable ASCII becomes
+ * '?' (one bad byte would make the whole scrape fail). */
 static void put_label_value(FILE *f, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            fprintf(f, "\\%c", *s);
-        else if (*s == '\n')
+        unsigned char c = (unsigned char)*s;
+        if (c == '\\' || c == '"')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
             fputs("\\n", f);
+        else if (c < 0x20 || c >= 0x7f)
+            fputc('?', f);
         else
-            fputc(*s, f);
+            fputc(c, f);
     }
 }
 
@@ -406,10 +411,11 @@ static void respond(struct live_prom_http *h, struct hconn *c, const char *statu
                     const char *ctype, const char *body)
 {
     char *out = NULL;
+    bool head = !strncmp(c->req, "HEAD ", 5); /* the headers only */
     int n = asprintf(&out,
                      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n%s",
-                     status, ctype, strlen(body), body);
+                     status, ctype, strlen(body), head ? "" : body);
     if (n < 0)
         return;
     c->out = out;

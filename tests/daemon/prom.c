@@ -57,7 +57,7 @@ static int check_format(const char *text)
     return samples;
 }
 
-static char *http_get(int port, const char *path)
+static char *http_req(int port, const char *method, const char *path)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -65,7 +65,7 @@ static char *http_get(int port, const char *path)
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     CHECK_EQ(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     char req[256];
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+    snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n\r\n", method, path);
     CHECK_EQ(write(fd, req, strlen(req)), (ssize_t)strlen(req));
     size_t cap = 1 << 20, len = 0;
     char *buf = calloc(1, cap);
@@ -73,6 +73,11 @@ static char *http_get(int port, const char *path)
         len += (size_t)n;
     close(fd);
     return buf;
+}
+
+static char *http_get(int port, const char *path)
+{
+    return http_req(port, "GET", path);
 }
 
 static int free_port(void)
@@ -142,6 +147,13 @@ int main(void)
     CHECK(body);
     CHECK_GT(check_format(body + 4), 10);
     CHECK_STR_CONTAINS(body, needle);
+    free(resp);
+    resp = http_req(port, "HEAD", "/metrics"); /* headers only */
+    CHECK_STR_CONTAINS(resp, "200 OK");
+    CHECK(!strstr(resp, "bpfmm_"));
+    free(resp);
+    resp = http_req(port, "POST", "/metrics");
+    CHECK_STR_CONTAINS(resp, "405");
     free(resp);
     resp = http_get(port, "/nothing");
     CHECK_STR_CONTAINS(resp, "404");
