@@ -4,9 +4,12 @@
  * program run); odd = raw instructions, loaded in conformance mode with a 64-byte memory buffer
  * (bit 1 clear), or (bit 1 set) in place of the program of template.bpf.c, an object with an
  * array, a hash and an LRU map and global data, against the read-only THP ctx - so the rules
- * about maps, lookup results, global data and described ctx meet arbitrary code. Inputs are never trusted: any crash, sanitizer report or leak is a bug in the
- * runtime. Built with the interpreter audit (BPFMM_INTERP_AUDIT), so an access the verifier
- * proved but that leaves the run's regions aborts even inside map memory ASan cannot see. Built with clang by tests/runtime/fuzz/CMakeLists.txt; seeds come from make_seeds.c.
+ * about maps, lookup results, global data and described ctx meet arbitrary code. Every object
+ * also goes through the text paths hosts use on maps and knobs (text_paths). Inputs are never
+ * trusted: any crash, sanitizer report or leak is a bug in the runtime. Built with clang by
+ * tests/runtime/fuzz/CMakeLists.txt, with the interpreter audit (BPFMM_INTERP_AUDIT), so an
+ * access the verifier proved but that leaves the run's regions aborts even inside map memory
+ * ASan cannot see; seeds come from make_seeds.c.
  */
 #include <bpfmm/policy.h>
 #include <bpfmm/runtime.h>
@@ -80,6 +83,32 @@ static void run_all(bpfmm_rt_obj_t *obj, size_t ctx_size, const uint8_t *seed, s
     free(ctx);
 }
 
+/* The BTF-driven text paths a host uses on the object's maps and knobs (`bpfmm map`, --rodata):
+ * format each knob and set it back, and format, parse and update every map's key and value -
+ * with the object's (fuzzed) BTF deciding the layout. */
+static void text_paths(bpfmm_rt_obj_t *obj, bool loaded)
+{
+    char text[512], log[256];
+    const char *name;
+    for (unsigned i = 0; !loaded && (name = bpfmm_rt_obj_knob_name(obj, i)); i++)
+        if (bpfmm_rt_obj_get_rodata(obj, name, text, sizeof(text)) >= 0)
+            bpfmm_rt_obj_set_rodata(obj, name, text, log, sizeof(log));
+    for (unsigned i = 0; loaded && i < bpfmm_rt_obj_map_count(obj); i++) {
+        bpfmm_rt_map_t *m = bpfmm_rt_obj_map(obj, i);
+        size_t ks = bpfmm_rt_map_key_size(m), vs = bpfmm_rt_map_value_size(m);
+        uint8_t *key = calloc(1, ks ? ks : 1), *val = calloc(1, vs ? vs : 1);
+        if (key && val) {
+            if (bpfmm_rt_map_format_key(m, key, text, sizeof(text)) >= 0)
+                bpfmm_rt_map_parse_key(m, text, key, log, sizeof(log));
+            if (bpfmm_rt_map_format_value(m, val, text, sizeof(text)) >= 0 &&
+                !bpfmm_rt_map_parse_value(m, text, val, log, sizeof(log)))
+                bpfmm_rt_map_update(m, key, val, 0);
+        }
+        free(key);
+        free(val);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -103,8 +132,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .log_buf = log,
         .log_size = sizeof(log),
     };
-    if (!bpfmm_rt_obj_load(obj, &lo))
+    text_paths(obj, false);
+    if (!bpfmm_rt_obj_load(obj, &lo)) {
+        text_paths(obj, true);
         run_all(obj, compat ? mem_desc.size : sizeof(struct bpfmm_thp_ctx), data, size);
+    }
     bpfmm_rt_obj_close(obj);
     return 0;
 }
