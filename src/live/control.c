@@ -453,11 +453,11 @@ static void conn_read(struct live_ctl *c, struct conn *k)
     for (;;) {
         if (k->in_cap - k->in_len < 4096) {
             size_t cap = k->in_cap ? k->in_cap * 2 : 8192;
-            if (cap > LIVE_CTL_MAX_LINE + 8192)
-                cap = LIVE_CTL_MAX_LINE + 8192;
+            if (cap > LIVE_CTL_MAX_REQUEST + 8192)
+                cap = LIVE_CTL_MAX_REQUEST + 8192;
             if (cap <= k->in_len) {
                 queue_reply(k, live_ctl_reply_err(E2BIG, "request longer than %u bytes",
-                                                  LIVE_CTL_MAX_LINE));
+                                                  LIVE_CTL_MAX_REQUEST));
                 k->close_after_flush = true;
                 return;
             }
@@ -494,11 +494,11 @@ static void conn_read(struct live_ctl *c, struct conn *k)
             memmove(k->in, k->in + start, k->in_len - start);
             k->in_len -= start;
         }
-        if (k->in_len > LIVE_CTL_MAX_LINE) {
+        if (k->in_len > LIVE_CTL_MAX_REQUEST) {
             queue_reply(k, live_ctl_reply_err(E2BIG,
                                               "request longer than %u bytes; the connection "
                                               "is closed",
-                                              LIVE_CTL_MAX_LINE));
+                                              LIVE_CTL_MAX_REQUEST));
             k->close_after_flush = true;
             return;
         }

@@ -19,9 +19,12 @@
 #include <stddef.h>
 
 #define LIVE_CTL_VERSION 1
-/* A request or reply line longer than this is refused (the connection is closed). Status
- * replies of agents managing tens of thousands of processes stay below it. */
-#define LIVE_CTL_MAX_LINE       (16u << 20)
+/* A reply line longer than this is refused by the client. Status replies of agents managing
+ * tens of thousands of processes stay below it. */
+#define LIVE_CTL_MAX_LINE (16u << 20)
+/* A request line longer than this is refused and its connection closed (requests are small;
+ * 64 connections cannot pin more than 64 MiB of the agent's memory). */
+#define LIVE_CTL_MAX_REQUEST    (1u << 20)
 
 #define LIVE_CTL_DEFAULT_SOCKET "/run/bpfmm/agent.sock"
 #define LIVE_CTL_DEFAULT_STATE  "/var/lib/bpfmm/state.json"

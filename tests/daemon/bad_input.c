@@ -70,7 +70,8 @@ int main(void)
     char *r = dt_raw("{\"op\":\"ping\"}\n{\"op\":\"ping\"}");
     CHECK(r && strstr(r, "\"ok\":true"));
     free(r);
-    /* an oversized request (no newline, 17 MiB) is refused and the connection closed */
+    /* an oversized request (no newline, up to 17 MiB) is refused with E2BIG and the
+     * connection closed (the agent stops reading at 1 MiB) */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof(a.sun_path), "%.100s", D.sock);
@@ -85,8 +86,13 @@ int main(void)
         sent += (size_t)n;
     }
     free(big);
+    char reply[4096] = "";
+    ssize_t got = read(fd, reply, sizeof(reply) - 1);
+    reply[got > 0 ? got : 0] = 0;
     close(fd);
     printf("sent %zu bytes of garbage\n", sent);
+    CHECK_LT(sent, 17u << 20); /* the agent hung up before taking it all */
+    CHECK_STR_CONTAINS(reply, "request longer than");
     CHECK(dt_agent_alive());
     CHECK(kill(w.pid, 0) == 0);
     printf("ok\n");
