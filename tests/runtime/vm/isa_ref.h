@@ -14,9 +14,10 @@
  * Deliberately not the VM's formulation: values are w-bit words (w = 32 or 64) held in a uint64_t
  * and masked after every step; multiplication is shift-and-add, division is bitwise long
  * division, signed division and modulo go through sign and magnitude, shifts are repeated
- * single-bit steps, sign extension ORs in the high bits, and signed comparison flips the sign
- * bit and compares unsigned. C's signed '/', '%', '>>' and casts to signed types are not used,
- * so a mistake shared with the interpreter (or the verifier's constant folding) is unlikely. */
+ * single-bit steps, sign extension ORs in the high bits, jump conditions compare by the highest
+ * differing bit (signed: after flipping the sign bit). C's signed '/', '%', '>>' and casts to
+ * signed types are not used, so a mistake shared with the interpreter (or with the verifier's
+ * constant folding) is unlikely. */
 
 static inline uint64_t wmask(unsigned w)
 {
@@ -159,33 +160,43 @@ static inline uint64_t ref_end(bool is64, bool to_be, unsigned width, uint64_t v
     return (is64 || to_be) ? wswap(v, width) : v;
 }
 
+/* -1, 0 or 1 as the w-bit words a and b compare unsigned: the highest differing bit decides. */
+static inline int wcmp(uint64_t a, uint64_t b, unsigned w)
+{
+    for (int i = (int)w - 1; i >= 0; i--) {
+        unsigned x = (a >> i) & 1, y = (b >> i) & 1;
+        if (x != y)
+            return x ? 1 : -1;
+    }
+    return 0;
+}
+
 static inline bool ref_cond(unsigned op, bool is32, uint64_t a, uint64_t b)
 {
     unsigned w = is32 ? 32 : 64;
-    a &= wmask(w);
-    b &= wmask(w);
-    uint64_t fa = a ^ topbit(w), fb = b ^ topbit(w); /* signed order as unsigned order */
+    int u = wcmp(a, b, w);
+    int sg = wcmp(a ^ topbit(w), b ^ topbit(w), w); /* signed order as unsigned order */
     switch (op) {
     case BPF_JEQ:
-        return a == b;
+        return u == 0;
     case BPF_JNE:
-        return a != b;
+        return u != 0;
     case BPF_JGT:
-        return a > b;
+        return u > 0;
     case BPF_JGE:
-        return a >= b;
+        return u >= 0;
     case BPF_JLT:
-        return a < b;
+        return u < 0;
     case BPF_JLE:
-        return a <= b;
+        return u <= 0;
     case BPF_JSGT:
-        return fa > fb;
+        return sg > 0;
     case BPF_JSGE:
-        return fa >= fb;
+        return sg >= 0;
     case BPF_JSLT:
-        return fa < fb;
+        return sg < 0;
     case BPF_JSLE:
-        return fa <= fb;
+        return sg <= 0;
     case BPF_JSET:
         return wbits(a, b, w, 0) != 0;
     }
