@@ -59,7 +59,7 @@ typedef struct live_agent live_agent_t;
 #define LIVE_AGENT_DEF_CHECK_MS           1000u   /* cheap change check per process */
 #define LIVE_AGENT_DEF_SCAN_MS            30000u  /* full rescan even when nothing changed */
 #define LIVE_AGENT_DEF_SMAPS_MS           120000u /* smaps refresh (slow clock) */
-#define LIVE_AGENT_DEF_SMAPS_MIN_MS       5000u   /* earliest smaps refresh after a change */
+#define LIVE_AGENT_DEF_SMAPS_MIN_MS       5000u   /* after a change, if a policy needs smaps */
 #define LIVE_AGENT_DEF_DISCOVER_MS        5000u   /* /proc listing under a global policy */
 #define LIVE_AGENT_DEF_MEMINFO_MS         1000u
 #define LIVE_AGENT_DEF_ENOMEM_MS          10000u /* global backoff after ENOMEM, doubling */
