@@ -212,6 +212,27 @@ live_daemon_t *live_daemon_new(const struct live_daemon_opts *o, char *err, size
         }
     }
 
+    /* The control socket early: a second agent on the same socket stops here, before it
+     * loads anything. Nothing is served before the loop runs. */
+    if (!d->in_process) {
+        gid_t group;
+        if ((rc = live_config_group(&d->cfg, &group, err, err_size)))
+            goto fail;
+        struct live_ctl_opts co = {.sz = sizeof(co),
+                                   .path = d->cfg.socket,
+                                   .group = group,
+                                   .mode = d->cfg.socket_mode,
+                                   .handler = dops_handle,
+                                   .arg = d};
+        d->ctl = live_ctl_open(&co, err, err_size);
+        if (!d->ctl) {
+            rc = -errno;
+            goto fail;
+        }
+        dlog(d, DLOG_INFO, "control socket: %s (mode %04o, group %s)", d->cfg.socket,
+             d->cfg.socket_mode, d->cfg.socket_group[0] ? d->cfg.socket_group : "root only");
+    }
+
     struct live_agent_budget budget;
     struct live_agent_opts ao = {.sz = sizeof(ao)};
     agent_opts_from(&d->cfg, &budget, &ao);
@@ -272,25 +293,9 @@ live_daemon_t *live_daemon_new(const struct live_daemon_opts *o, char *err, size
         goto fail;
     }
 
+    if (d->ctl && (rc = add_fd(d, live_ctl_fd(d->ctl), TAG_CTL)))
+        goto fail;
     if (!d->in_process) {
-        gid_t group;
-        if ((rc = live_config_group(&d->cfg, &group, err, err_size)))
-            goto fail;
-        struct live_ctl_opts co = {.sz = sizeof(co),
-                                   .path = d->cfg.socket,
-                                   .group = group,
-                                   .mode = d->cfg.socket_mode,
-                                   .handler = dops_handle,
-                                   .arg = d};
-        d->ctl = live_ctl_open(&co, err, err_size);
-        if (!d->ctl) {
-            rc = -errno;
-            goto fail;
-        }
-        if ((rc = add_fd(d, live_ctl_fd(d->ctl), TAG_CTL)))
-            goto fail;
-        dlog(d, DLOG_INFO, "control socket: %s (mode %04o, group %s)", d->cfg.socket,
-             d->cfg.socket_mode, d->cfg.socket_group[0] ? d->cfg.socket_group : "root only");
         if ((rc = open_http(d, err, err_size)))
             goto fail;
         dpersist_restore(d);
