@@ -281,8 +281,10 @@ int rt_btf_format(const struct btf *btf, uint32_t type_id, const void *data, siz
         return -EINVAL;
     struct out o = {.buf = buf, .size = bufsize};
     buf[0] = '\0';
-    int64_t sz = btf && type_id ? btf__resolve_size(btf, type_id) : -1;
-    if (btf && type_id && (sz == (int64_t)size || btf_is_datasec(btf__type_by_id(btf, type_id))))
+    /* A type id the BTF does not have (a damaged object) formats as raw bytes. */
+    const struct btf_type *t = btf && type_id ? btf__type_by_id(btf, type_id) : NULL;
+    int64_t sz = t ? btf__resolve_size(btf, type_id) : -1;
+    if (t && (sz == (int64_t)size || btf_is_datasec(t)))
         fmt_type(&o, btf, type_id, data, size, 0);
     else
         fmt_raw(&o, data, size);

@@ -28,6 +28,8 @@ static bool knob_at(const struct bpfmm_rt_obj *obj, unsigned want, const char *n
         if (!m->rodata || !m->rt.btf_value_type_id || !obj->btf)
             continue;
         const struct btf_type *ds = btf__type_by_id(obj->btf, m->rt.btf_value_type_id);
+        if (!ds || !btf_is_datasec(ds))
+            continue;
         const struct btf_var_secinfo *vs = btf_var_secinfos(ds);
         for (unsigned i = 0; i < btf_vlen(ds); i++, vs++) {
             const struct btf_type *v = btf__type_by_id(obj->btf, vs->type);

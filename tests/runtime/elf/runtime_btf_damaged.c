@@ -77,6 +77,16 @@ int main(void)
     CHECK_STR_CONTAINS(log, "lies outside it (bytes 7..9 of 8)");
     check_guard(buf, 8);
 
+    /* A type id the BTF does not have (fuzzer-found: a knob whose VAR names a missing type
+     * made the formatter dereference NULL) is handled as raw bytes both ways. */
+    free(buf);
+    buf = guarded(8);
+    memset(buf, 0, 8);
+    CHECK_EQ(rt_btf_format(b, 9999, buf, 8, text, sizeof(text)), 1);
+    CHECK_MSG(!strcmp(text, "0"), "formatted \"%s\"", text);
+    CHECK_EQ(parse(b, 9999, "0x1234", buf, 8, log, sizeof(log)), 0);
+    check_guard(buf, 8);
+
     /* A 4-byte pointer (BTF of a 32-bit target) is stored in 4 bytes, not 8. */
     struct btf *b32 = btf__new_empty();
     CHECK(b32);
