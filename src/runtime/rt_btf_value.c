@@ -599,9 +599,11 @@ static int parse_struct(struct in *in, const struct btf *btf, const struct btf_t
         if (tl && *eq == '=') {
             idx = n;
             for (unsigned i = 0; i < n; i++) {
-                uint32_t name_off =
-                    datasec ? btf__type_by_id(btf, btf_var_secinfos(t)[i].type)->name_off
-                            : btf_members(t)[i].name_off;
+                const struct btf_type *var =
+                    datasec ? btf__type_by_id(btf, btf_var_secinfos(t)[i].type) : NULL;
+                if (datasec && !var)
+                    continue; /* a variable of a type id the BTF lacks: not selectable */
+                uint32_t name_off = datasec ? var->name_off : btf_members(t)[i].name_off;
                 const char *name = btf__name_by_offset(btf, name_off);
                 if (name && strlen(name) == tl && !strncmp(name, in->p, tl)) {
                     idx = i;

@@ -87,6 +87,14 @@ int main(void)
     CHECK_EQ(parse(b, 9999, "0x1234", buf, 8, log, sizeof(log)), 0);
     check_guard(buf, 8);
 
+    /* A DATASEC whose variable names a missing type: selecting fields by name skips it. */
+    int sec = btf__add_datasec(b, ".data", 8);
+    CHECK_GT(sec, 0);
+    CHECK_EQ(btf__add_datasec_var_info(b, 9999, 0, 8), 0);
+    CHECK_EQ(parse(b, sec, "{v=1}", buf, 8, log, sizeof(log)), -EINVAL);
+    CHECK_STR_CONTAINS(log, "has no field 'v'");
+    check_guard(buf, 8);
+
     /* A 4-byte pointer (BTF of a 32-bit target) is stored in 4 bytes, not 8. */
     struct btf *b32 = btf__new_empty();
     CHECK(b32);
