@@ -77,7 +77,6 @@ struct live_state_policy *dreg_by_id(struct live_daemon *d, uint32_t id);
 struct live_state_policy *dreg_by_name(struct live_daemon *d, const char *name);
 /* The policy object of a loaded policy (borrowed until its next update or removal), for map
  * edits; NULL when the engine cannot say. */
-bpfmm_policy_t *dpolicy_handle(struct live_daemon *d, uint32_t id);
 /* Loads a policy into the engine and the registry. 0 or -errno with a message. */
 int dpolicy_add(struct live_daemon *d, const char *name, const char *source,
                 const char *const *rodata, unsigned nr_rodata, uint32_t *id, char *err,

@@ -426,7 +426,7 @@ static int map_target(struct req_ctx *r, struct json_object *req, bool need_map,
     if ((rc = find_loaded(r, req, pp)) ||
         (rc = live_ctl_get_str(req, "map", need_map, &map, r->err, sizeof(r->err))))
         return rc;
-    *pol = dpolicy_handle(r->d, (*pp)->id);
+    *pol = live_agent_policy_get(r->d->agent, (*pp)->id);
     if (!*pol) {
         snprintf(r->err, sizeof(r->err), "policy %s: the engine does not expose its maps",
                  (*pp)->name);

@@ -98,40 +98,6 @@ struct live_state_policy *dreg_by_name(struct live_daemon *d, const char *name)
     return NULL;
 }
 
-/* The engine's accessor for a loaded policy's object, when it has one (requested from the
- * engine; weak so that the daemon links either way). */
-__attribute__((weak)) bpfmm_policy_t *live_agent_policy_get(live_agent_t *a, uint32_t id);
-
-bpfmm_policy_t *dpolicy_handle(struct live_daemon *d, uint32_t id)
-{
-    if (live_agent_policy_get)
-        return live_agent_policy_get(d->agent, id);
-    /* Stopgap until the engine exports live_agent_policy_get: the scope's program handle of
-     * an engine policy is a struct whose first member is its bpfmm_policy_t * (agent_impl.h,
-     * struct agent_prog). A scope lookup through a process the policy governs locally
-     * returns it; a policy without processes is looked up through a pid no process can have
-     * (above PID_MAX_LIMIT), attached to it in the scope for the duration of the lookup. */
-    bpfmm_scope_t *s = live_agent_scope(d->agent);
-    struct bpfmm_scope_ref ref = {0};
-    void *handle = NULL;
-    int32_t t;
-    if (bpfmm_scope_policy_procs(s, id, &t, 1) > 0 && bpfmm_scope_lookup(s, t, &ref) == 0 &&
-        ref.policy_id == id) {
-        handle = ref.prog;
-    } else {
-        const int32_t nopid = INT32_MAX;
-        bpfmm_scope_ref_put(&ref);
-        if (bpfmm_scope_attach(s, id, nopid) == 0) {
-            if (bpfmm_scope_lookup(s, nopid, &ref) == 0 && ref.policy_id == id)
-                handle = ref.prog;
-            bpfmm_scope_detach(s, nopid);
-        }
-    }
-    /* The policy's current version keeps the program alive until its next update. */
-    bpfmm_scope_ref_put(&ref);
-    return handle ? *(bpfmm_policy_t **)handle : NULL;
-}
-
 int dpolicy_add(struct live_daemon *d, const char *name, const char *source,
                 const char *const *rodata, unsigned nr_rodata, uint32_t *id, char *err,
                 size_t err_size)
@@ -173,7 +139,7 @@ void dpolicy_replay_edits(struct live_daemon *d, uint32_t id)
     struct live_state_policy *rp = dreg_by_id(d, id);
     if (!rp || !rp->nr_edits)
         return;
-    bpfmm_policy_t *p = dpolicy_handle(d, id);
+    bpfmm_policy_t *p = live_agent_policy_get(d->agent, id);
     if (!p) {
         dlog(d, DLOG_WARN, "policy %s: cannot reach its maps to restore %u map edits", rp->name,
              rp->nr_edits);
