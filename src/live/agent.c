@@ -138,7 +138,7 @@ static void host_trace(void *arg, const char *policy, const char *msg)
 {
     live_agent_t *a = arg;
     if (a->o.trace)
-        a->o.trace(a->o.arg, policy, msg);
+        a->o.trace(a->o.arg, policy, a->deciding, msg);
 }
 
 static void host_fault(void *arg, const char *policy, const struct bpfmm_rt_fault *fault)

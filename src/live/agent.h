@@ -107,8 +107,9 @@ struct live_agent_opts {
     uint32_t slice_ms;
     /* Messages (state changes, errors, rate-limited); NULL: stderr for ERR and WARN. */
     void (*log)(void *arg, enum live_agent_log_level level, const char *msg);
-    /* Policies' trace_printk output; NULL: discarded. */
-    void (*trace)(void *arg, const char *policy, const char *msg);
+    /* Policies' trace_printk output, with the process the policy was deciding for (0 when
+     * none); NULL: discarded. */
+    void (*trace)(void *arg, const char *policy, pid_t pid, const char *msg);
     void *arg;
     /* Process discovery under a global policy: fills pids with the processes on the system,
      * returns how many there are (may exceed cap) or -errno. NULL: a /proc listing (the OS

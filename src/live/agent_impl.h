@@ -88,6 +88,7 @@ struct live_agent {
     struct bpfmm_policy_host host;
     struct live_scanner *sc;
     struct live_act_batch batch;
+    pid_t deciding; /* the process whose ranges the policy is judging (trace lines name it) */
 
     struct agent_policy *pols; /* ascending id */
     size_t npols, cappols;

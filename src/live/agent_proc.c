@@ -471,7 +471,10 @@ static void scan_and_decide(live_agent_t *a, struct agent_proc *p,
         .vma_marks = &p->vma_marks,
         .defer_without_smaps = prog->reads_referenced,
     };
-    if (live_decide(&in, &p->cands, &ds, NULL, NULL)) {
+    a->deciding = p->pid;
+    int derr = live_decide(&in, &p->cands, &ds, NULL, NULL);
+    a->deciding = 0;
+    if (derr) {
         p->cands.nr = 0;
         proc_fail(a, p, -ENOMEM, now);
         return;

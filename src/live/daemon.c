@@ -68,7 +68,7 @@ static void trace_window(struct live_daemon *d, uint64_t now)
     d->traces_dropped = 0;
 }
 
-static void agent_trace(void *arg, const char *policy, const char *msg)
+static void agent_trace(void *arg, const char *policy, pid_t pid, const char *msg)
 {
     struct live_daemon *d = arg;
     /* A policy tracing in its hot path would flood the journal: at most trace_per_s lines a
@@ -83,7 +83,7 @@ static void agent_trace(void *arg, const char *policy, const char *msg)
     size_t n = strlen(msg);
     while (n && msg[n - 1] == '\n')
         n--;
-    dlog(d, DLOG_INFO, "policy %s: trace_printk: %.*s", policy, (int)n, msg);
+    dlog(d, DLOG_INFO, "policy %s, pid %d: trace_printk: %.*s", policy, (int)pid, (int)n, msg);
 }
 
 /* --- lifecycle events -------------------------------------------------------------------- */

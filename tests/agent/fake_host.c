@@ -14,9 +14,12 @@
 static unsigned traces;
 static char last_policy[64], last_msg[256];
 
-static void on_trace(void *arg, const char *policy, const char *msg)
+static pid_t last_pid;
+
+static void on_trace(void *arg, const char *policy, pid_t pid, const char *msg)
 {
     traces++;
+    last_pid = pid;
     snprintf(last_policy, sizeof(last_policy), "%s", policy);
     snprintf(last_msg, sizeof(last_msg), "%s", msg);
 }
@@ -46,6 +49,7 @@ int main(void)
     CHECK_EQ(fa.ncalls, 0); /* 3.8 GiB available < 8 GiB */
     CHECK_GT(traces, 0);
     CHECK_STR_CONTAINS(last_policy, "probe");
+    CHECK_EQ(last_pid, 100); /* the line names the process the policy was deciding for */
     CHECK_STR_CONTAINS(last_msg, "avail 4096000000 sysfs 200");
     struct live_agent_status gs = {.sz = sizeof(gs)};
     CHECK_EQ(live_agent_status(a, &gs), 0);

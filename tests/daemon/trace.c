@@ -22,7 +22,8 @@ int main(int argc, char **argv)
     char out[4096], pid[16], want[128];
     snprintf(pid, sizeof(pid), "%d", (int)w.pid);
     CHECK_EQ(dt_ctl(out, sizeof(out), "attach", "--pid", pid, "--policy", argv[1], NULL), 0);
-    snprintf(want, sizeof(want), "policy tracer: trace_printk: decision for tgid %d type 1",
+    snprintf(want, sizeof(want),
+             "policy tracer, pid %d: trace_printk: decision for tgid %d type 1", (int)w.pid,
              (int)w.pid);
     CHECK_MSG(DT_WAIT(log_has(want), 30), "no trace line in %s", D.log);
     /* 32 ranges decided at once, 5 lines a second: the rest are counted */
