@@ -648,10 +648,12 @@ void live_agent_global_clear(live_agent_t *a)
 
 int live_agent_on_fork(live_agent_t *a, pid_t parent, pid_t child, uint64_t start_time)
 {
-    if (parent <= 0 || child <= 0)
+    if (parent < 0 || child <= 0)
         return -EINVAL;
     if (parent == child)
         return 0;
+    if (parent == 0) /* recovered child: its policy is already in the scope */
+        goto follow;
     uint32_t pid_, cid = 0;
     enum bpfmm_scope_how ph = bpfmm_scope_policy_of(a->scope, parent, &pid_);
     enum bpfmm_scope_how ch = bpfmm_scope_policy_of(a->scope, child, &cid);
@@ -665,6 +667,7 @@ int live_agent_on_fork(live_agent_t *a, pid_t parent, pid_t child, uint64_t star
     struct agent_proc *par = agent_proc_find(a, parent);
     if (par)
         agent_proc_forked(a, par);
+follow:;
     struct agent_proc *old = agent_proc_find(a, child);
     if (old) { /* a stale state under a reused pid */
         old->drop = true;

@@ -200,7 +200,9 @@ void live_agent_global_clear(live_agent_t *a);
 /* Lifecycle hooks (BPF raw tracepoints or the proc connector, via the daemon). They keep the
  * scope and the agent's process states in step; calling them after applying the same event
  * to live_agent_scope() with live_lifecycle_scope_apply is fine. start_time (stat field 22,
- * 0 if unknown) pins the child's identity. 0, or -EINVAL for bad pids. */
+ * 0 if unknown) pins the child's identity. parent 0 means unknown (a child recovered after
+ * lost events, whose policy the scope already holds): the agent only starts following it.
+ * 0, or -EINVAL for bad pids. */
 int live_agent_on_fork(live_agent_t *a, pid_t parent, pid_t child, uint64_t start_time);
 int live_agent_on_exec(live_agent_t *a, pid_t tgid);
 int live_agent_on_exit(live_agent_t *a, pid_t tgid);

@@ -100,24 +100,9 @@ static void on_lc_event(void *arg, const struct live_lc_event *ev)
     }
     switch (ev->type) {
     case LIVE_LC_FORK: {
-        pid_t parent = ev->parent;
-        if (parent <= 0) {
-            /* A FORK made up by reconciliation has no parent; the engine follows a child only
-             * through a parent governed by the same policy, so lend it one (the scope already
-             * holds the child's policy, so nothing is inherited from it). */
-            int32_t t[2];
-            int n = bpfmm_scope_policy_procs(live_agent_scope(d->agent), ev->policy_id, t, 2);
-            for (int i = 0; i < n && i < 2; i++)
-                if (t[i] != ev->tgid)
-                    parent = t[i];
-            if (parent <= 0)
-                dlog(d, DLOG_WARN,
-                     "process %d was found managed after lost events, but the engine cannot "
-                     "follow it without a parent; re-attach it (bpfmm detach/attach)",
-                     (int)ev->tgid);
-        }
-        if (parent > 0)
-            live_agent_on_fork(d->agent, parent, ev->tgid, ev->start_time);
+        /* A FORK made up by reconciliation has no parent (0): the scope already holds the
+         * child's policy and the engine just starts following it. */
+        live_agent_on_fork(d->agent, ev->parent > 0 ? ev->parent : 0, ev->tgid, ev->start_time);
         if (ev->start_time)
             dstart_set(d, ev->tgid, ev->start_time);
         dlog(d, DLOG_DEBUG, "fork: %d -> %d (policy %u)%s", (int)ev->parent, (int)ev->tgid,

@@ -4,6 +4,7 @@
  *     does not exist; ENOENT for an unknown policy; EPERM for a caller that could not ptrace
  *     the target (non-root, not the target's uid/gid); the target's own user may attach;
  *   - on_fork: a child of an attached process inherits its policy and is followed at once;
+ *     a child recovered with no parent (0) is followed when the scope already governs it;
  *     on_exec keeps it; on_exit forgets it (agent and scope);
  *   - detach and policy removal release processes (nothing followed without a policy);
  *   - a global policy covers the rest, a local one overrides it, clearing it keeps the locals.
@@ -82,7 +83,23 @@ int main(void)
     CHECK_EQ(live_agent_on_exit(a, 300), 0);
     CHECK(!followed(a, 300));
     CHECK_EQ(how(a, 300, NULL), BPFMM_SCOPE_NONE);
-    CHECK_EQ(live_agent_on_fork(a, 0, 1, 0), -EINVAL);
+    CHECK_EQ(live_agent_on_fork(a, -1, 1, 0), -EINVAL);
+    CHECK_EQ(live_agent_on_fork(a, 100, 0, 0), -EINVAL);
+    /* A child recovered after lost events (parent unknown, 0): the lifecycle already put it in
+     * the scope, and the agent starts following it; an unmanaged one stays unfollowed. */
+    struct fa_proc *r = fa_proc_add(500, "recovered");
+    fa_vma_add(r, BASE, 8ull << 20);
+    CHECK_EQ(bpfmm_scope_fork(live_agent_scope(a), 100, 500), 0);
+    CHECK(!followed(a, 500));
+    CHECK_EQ(live_agent_on_fork(a, 0, 500, 0), 0);
+    CHECK(followed(a, 500));
+    CHECK_EQ(how(a, 500, &pid_id), BPFMM_SCOPE_LOCAL);
+    CHECK_EQ(pid_id, id);
+    CHECK_EQ(live_agent_on_exit(a, 500), 0);
+    struct fa_proc *u2 = fa_proc_add(501, "stray");
+    fa_vma_add(u2, BASE, 8ull << 20);
+    CHECK_EQ(live_agent_on_fork(a, 0, 501, 0), 0);
+    CHECK(!followed(a, 501));
 
     /* detach */
     CHECK_EQ(live_agent_detach(a, 100), 0);
