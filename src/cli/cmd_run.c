@@ -47,7 +47,8 @@ static void usage(FILE *o)
             "  --no-agent           do not use a running agent; be the agent for CMD\n"
             "  --set KEY=VALUE      in-process agent settings (agent config keys, e.g.\n"
             "                       budget_off=yes)\n"
-            "  --quiet              no messages about what was done (errors still shown)\n\n"
+            "  --quiet              no messages about what was done (warnings and errors still\n"
+            "                       shown)\n\n"
             "exit status: CMD's, or 128+N if signal N killed it; 125 if bpfmm run failed,\n"
             "126 if CMD could not be executed, 127 if it was not found.\n");
 }

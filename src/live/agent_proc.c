@@ -158,10 +158,12 @@ void agent_proc_set_state(live_agent_t *a, struct agent_proc *p, enum live_agent
         p->cands.nr = p->cands.first = 0;
         p->suspect = 0;
     }
+    /* A process exiting is the normal end of its life, not a problem: only the states that
+     * ask an operator to act are warnings. */
+    bool normal = s == LIVE_AGENT_PROC_ACTIVE || s == LIVE_AGENT_PROC_GONE;
     if (changed)
-        agent_log(a, s == LIVE_AGENT_PROC_ACTIVE ? LIVE_AGENT_LOG_INFO : LIVE_AGENT_LOG_WARN,
-                  "process %d: %s%s%s", (int)p->pid, live_agent_proc_state_name(s),
-                  msg[0] ? ": " : "", msg);
+        agent_log(a, normal ? LIVE_AGENT_LOG_INFO : LIVE_AGENT_LOG_WARN, "process %d: %s%s%s",
+                  (int)p->pid, live_agent_proc_state_name(s), msg[0] ? ": " : "", msg);
 }
 
 /* --- /proc/PID/status and stat ------------------------------------------------------------- */

@@ -25,8 +25,9 @@ void dlog(struct live_daemon *d, int level, const char *fmt, ...)
 {
     if (level == DLOG_DEBUG && !d->cfg.log_debug)
         return;
-    /* --quiet (bpfmm run): errors only */
-    if ((level == DLOG_INFO || level == DLOG_WARN) && d->quiet)
+    /* --quiet (bpfmm run): no news of what was done; warnings (something the user should act
+     * on) and errors still show */
+    if (level == DLOG_INFO && d->quiet)
         return;
     char msg[2048];
     va_list ap;
