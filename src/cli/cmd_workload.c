@@ -5,6 +5,14 @@
  * machine-readable "ready" line saying where the region is, then optionally does random
  * 8-byte accesses (reporting the rate) and holds until killed.
  *
+ * For the demo and the agent benchmark (src/live/experiment.h) it can also: advise the region
+ * MADV_HUGEPAGE only after filling it with 4 KiB pages (so khugepaged, which ignores unadvised
+ * memory under enabled=madvise, may collapse it, and the comparison with the agent is fair);
+ * map a sparse region (one page per 2 MiB) above the dense one, in a VMA of its own, to show
+ * bloat; and run a fault-latency probe: a thread that keeps faulting fresh 4 KiB pages in a
+ * 2 MiB block at the end of the dense region's VMA (faults in the same VMA stall behind
+ * MADV_COLLAPSE's mmap write lock; faults elsewhere barely notice) and reports the worst.
+ *
  * THP at fault: the region must start as 4 KiB pages so that collapse has work to do, but it
  * must stay collapsible - MADV_NOHUGEPAGE would make MADV_COLLAPSE fail with EINVAL. With THP
  * `enabled=madvise` (these machines) and no per-size control set to "always", plain anonymous
@@ -23,6 +31,9 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -45,19 +56,27 @@
 #define WL_PAGE   4096ul
 #define WL_THPDIR "/sys/kernel/mm/transparent_hugepage"
 
+/* Pages the fault probe cycles through (page 0 of its block stays resident, so the block keeps
+ * its page table and never gets a THP at fault; 1 + 128 resident pages at most, so a policy
+ * with max_ptes_none < 383 never collapses it). */
+#define WL_PROBE_PAGES 128u
+
 struct wl {
-    uint64_t size;
-    bool sparse, read_touch, pattern, hugepage, nohugepage, hold, prevent_thp;
+    uint64_t size, sparse_size;
+    bool sparse, read_touch, pattern, hugepage, nohugepage, hold, prevent_thp, advise_after;
     unsigned guards;
     double random_s;
-    unsigned report_ms;
+    unsigned report_ms, probe_us;
     int ready_fd;
     const char *name;
     /* state */
-    char *region;
-    uint64_t ranges, guard_stride;
+    char *region, *sparse_region, *probe_block;
+    uint64_t ranges, guard_stride, sparse_touched;
     bool thp_at_fault;
     bool verify_failed;
+    bool probe_rt;
+    pthread_t probe;
+    atomic_bool probe_stop;
 };
 
 static volatile sig_atomic_t want_verify, want_stop;
@@ -88,21 +107,38 @@ static void usage(FILE *o)
         "  --guard N              install a guard page (MADV_GUARD_INSTALL) in N ranges, spread\n"
         "                         evenly (ready line: guard_stride, guard_page)\n"
         "  --hugepage             MADV_HUGEPAGE the region before filling (THP at fault)\n"
+        "  --hugepage-after-fill  MADV_HUGEPAGE the region after filling it with 4 KiB pages\n"
+        "                         (khugepaged may then collapse it; with enabled=madvise it\n"
+        "                         ignores unadvised memory)\n"
         "  --nohugepage           MADV_NOHUGEPAGE the region (collapse will be refused)\n"
+        "  --sparse-size SIZE     also map a sparse region of SIZE above the region, in a VMA\n"
+        "                         of its own, with one written page per 2 MiB (advised like the\n"
+        "                         region; never accessed at random)\n"
+        "  --fault-probe US       a thread faults a fresh 4 KiB page every US microseconds in a\n"
+        "                         2 MiB block at the end of the region's VMA and reports the\n"
+        "                         worst fault time every --report-ms (a MADV_DONTNEED of the\n"
+        "                         block's probe pages every 128 faults; SCHED_FIFO if allowed)\n"
         "  --thp-at-fault allow   do not prevent THP at fault (default: prevent it, see below)\n"
         "  --name NAME            name the region [anon:NAME] (needs CONFIG_ANON_VMA_NAME)\n"
         "  --random-access SECS   after the fill, random 8-byte accesses for SECS seconds\n"
         "                         (read-modify-write; read-only with --pattern or --touch read)\n"
-        "  --report-ms MS         print a rate line every MS ms while accessing (default 1000;\n"
-        "                         0: only the final line)\n"
+        "  --report-ms MS         print a rate line every MS ms while accessing, and a probe\n"
+        "                         line as often (default 1000; 0: only the final line)\n"
         "  --ready-fd FD          also write the ready line to FD, then close it\n"
         "  --hold                 wait until SIGTERM/SIGINT after everything (SIGUSR1 verifies)\n\n"
         "output (stdout, one line each, key=value):\n"
         "  ready pid= addr= size= page_size= pmd_size= ranges= touched_pages= thp_at_fault=\n"
-        "        guards= guard_stride= guard_page= pattern=\n"
-        "  rate t= accesses= accesses_per_s=          (periodically while accessing)\n"
+        "        guards= guard_stride= guard_page= pattern= advised= sparse_addr= sparse_size=\n"
+        "        sparse_touched_pages= probe_addr= probe_sched=  (addresses 0x0 when absent;\n"
+        "        probe_sched: fifo when the probe could run SCHED_FIFO, other, or none)\n"
+        "  rate t= accesses= accesses_per_s= mono= dt= cpu= accesses_per_cpu_s=\n"
+        "                                                (periodically while accessing)\n"
+        "  probe mono= dt= faults= max_us=               (periodically with --fault-probe)\n"
         "  random_access seconds= accesses= accesses_per_s=\n"
-        "  verify ok bytes=  |  verify FAIL offset= expected= got=\n\n"
+        "  verify ok bytes=  |  verify FAIL offset= expected= got=\n"
+        "mono= is CLOCK_MONOTONIC in seconds at the end of the dt= seconds the line covers,\n"
+        "cpu= the accessing thread's CPU seconds in that time;\n"
+        "max_us= is the worst single fault in that time.\n\n"
         "THP at fault is prevented so that the region starts as 4 KiB pages yet stays\n"
         "collapsible: nothing is needed when THP enabled=madvise/never (plain anonymous\n"
         "memory then gets 4 KiB pages); otherwise prctl(PR_SET_THP_DISABLE,\n"
@@ -220,29 +256,55 @@ static bool is_touched_page(const struct wl *w, uint64_t page)
     return !w->sparse || page % (WL_PMD / WL_PAGE) == 0;
 }
 
+/* The VMA holding the region: the region, then the fault probe's block. */
+static uint64_t vma_len(const struct wl *w)
+{
+    return w->size + (w->probe_us ? WL_PMD : 0);
+}
+
+/* MADV_HUGEPAGE or MADV_NOHUGEPAGE on the region's VMA and the sparse region. */
+static int advise(struct wl *w, int advice, const char *what)
+{
+    if (madvise(w->region, vma_len(w), advice) ||
+        (w->sparse_size && madvise(w->sparse_region, w->sparse_size, advice))) {
+        cli_error("workload: %s failed: %s", what, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Layout, low to high: [region][probe block][2 MiB hole][sparse region]. The region comes
+ * first because khugepaged scans a process in address order, and the hole keeps the sparse
+ * region in a VMA of its own. */
 static int setup_region(struct wl *w)
 {
     w->ranges = w->size / WL_PMD;
+    uint64_t total = vma_len(w) + (w->sparse_size ? WL_PMD + w->sparse_size : 0);
     char *m =
-        mmap(NULL, w->size + WL_PMD, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        mmap(NULL, total + WL_PMD, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
-        cli_error("workload: cannot map %" PRIu64 " bytes: %s", w->size, strerror(errno));
+        cli_error("workload: cannot map %" PRIu64 " bytes: %s", total, strerror(errno));
         return -1;
     }
     char *a = (char *)(((uintptr_t)m + WL_PMD - 1) & ~(WL_PMD - 1));
     if (a > m)
         munmap(m, (size_t)(a - m));
-    munmap(a + w->size, (size_t)(m + WL_PMD - a));
+    munmap(a + total, (size_t)(m + WL_PMD - a));
     w->region = a;
-    if (w->hugepage && madvise(a, w->size, MADV_HUGEPAGE)) {
-        cli_error("workload: MADV_HUGEPAGE failed: %s", strerror(errno));
-        return -1;
+    if (w->probe_us) {
+        w->probe_block = a + w->size;
+        /* Before any MADV_HUGEPAGE: the block gets a page table, never a THP at fault. */
+        *(volatile char *)w->probe_block = 1;
     }
-    if (w->nohugepage && madvise(a, w->size, MADV_NOHUGEPAGE)) {
-        cli_error("workload: MADV_NOHUGEPAGE failed: %s", strerror(errno));
-        return -1;
+    if (w->sparse_size) {
+        munmap(a + vma_len(w), WL_PMD);
+        w->sparse_region = a + vma_len(w) + WL_PMD;
     }
-    if (w->name && prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)a, w->size,
+    if (w->hugepage && advise(w, MADV_HUGEPAGE, "MADV_HUGEPAGE"))
+        return -1;
+    if (w->nohugepage && advise(w, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE"))
+        return -1;
+    if (w->name && prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)a, vma_len(w),
                          (unsigned long)w->name)) {
         cli_error("workload: cannot name the region '%s': %s (is CONFIG_ANON_VMA_NAME set?)",
                   w->name, strerror(errno));
@@ -284,6 +346,14 @@ static uint64_t fill(struct wl *w)
             p[0] = pg + 1;
         }
     }
+    for (uint64_t off = 0; off < w->sparse_size; off += WL_PMD) {
+        volatile uint64_t *p = (volatile uint64_t *)(w->sparse_region + off);
+        if (w->read_touch)
+            (void)p[0];
+        else
+            p[0] = off + 1;
+        w->sparse_touched++;
+    }
     return touched;
 }
 
@@ -321,13 +391,22 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* This thread's CPU time: a rate per CPU second does not count the time other load on the
+ * machine took the CPU away. */
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void random_access(struct wl *w)
 {
     uint64_t x = 0x2545F4914F6CDD1Dull ^ (uint64_t)getpid();
     uint64_t accesses = 0, last_acc = 0, sink = 0;
     uint64_t words = w->size / 8;
     bool rmw = !w->pattern && !w->read_touch;
-    double t0 = now_s(), last = t0, end = t0 + w->random_s;
+    double t0 = now_s(), last = t0, end = t0 + w->random_s, last_cpu = thread_cpu_s();
     for (;;) {
         for (int i = 0; i < 4096; i++) {
             x ^= x << 13;
@@ -350,10 +429,15 @@ static void random_access(struct wl *w)
         }
         double t = now_s();
         if (w->report_ms && (t - last) * 1000.0 >= w->report_ms) {
-            printf("rate t=%.2f accesses=%" PRIu64 " accesses_per_s=%.0f\n", t - t0,
-                   accesses - last_acc, (double)(accesses - last_acc) / (t - last));
+            double cpu = thread_cpu_s();
+            printf("rate t=%.2f accesses=%" PRIu64 " accesses_per_s=%.0f mono=%.3f dt=%.3f "
+                   "cpu=%.3f accesses_per_cpu_s=%.0f\n",
+                   t - t0, accesses - last_acc, (double)(accesses - last_acc) / (t - last), t,
+                   t - last, cpu - last_cpu,
+                   cpu > last_cpu ? (double)(accesses - last_acc) / (cpu - last_cpu) : 0.0);
             fflush(stdout);
             last = t;
+            last_cpu = cpu;
             last_acc = accesses;
         }
         if (t >= end || want_stop)
@@ -370,17 +454,105 @@ static void random_access(struct wl *w)
     __asm__ volatile("" ::"r"(sink));
 }
 
+/* --- the fault probe ----------------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Faults page 1, 2, ... WL_PROBE_PAGES of the probe block one at a time (each the first
+ * write to an absent page: a real anonymous fault), then zaps them and starts over. Only the
+ * write is timed: that is the fault a target's thread would wait for. */
+static void *probe_main(void *arg)
+{
+    struct wl *w = arg;
+    struct timespec nap = {.tv_sec = w->probe_us / 1000000u,
+                           .tv_nsec = (long)(w->probe_us % 1000000u) * 1000};
+    uint64_t last = mono_ns(), max_ns = 0, faults = 0;
+    unsigned i = 1;
+    while (!atomic_load_explicit(&w->probe_stop, memory_order_relaxed)) {
+        volatile char *p = w->probe_block + (uint64_t)i * WL_PAGE;
+        uint64_t t0 = mono_ns();
+        *p = 1;
+        uint64_t t1 = mono_ns();
+        if (t1 - t0 > max_ns)
+            max_ns = t1 - t0;
+        faults++;
+        if (++i > WL_PROBE_PAGES) {
+            madvise(w->probe_block + WL_PAGE, WL_PROBE_PAGES * WL_PAGE, MADV_DONTNEED);
+            i = 1;
+        }
+        if (w->report_ms && (t1 - last) >= (uint64_t)w->report_ms * 1000000u) {
+            printf("probe mono=%.3f dt=%.3f faults=%" PRIu64 " max_us=%.1f\n", (double)t1 / 1e9,
+                   (double)(t1 - last) / 1e9, faults, (double)max_ns / 1e3);
+            fflush(stdout);
+            last = t1;
+            max_ns = faults = 0;
+        }
+        nanosleep(&nap, NULL);
+    }
+    return NULL;
+}
+
+/* Starts the probe with the handled signals blocked, so that they reach the main thread. It
+ * runs SCHED_FIFO when allowed (root): it sleeps between faults, so it costs nothing, and a
+ * woken fault then runs at once - what is measured is the fault, not a wait for a CPU on a
+ * busy machine. */
+static int probe_start(struct wl *w)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    pthread_attr_t attr;
+    struct sched_param sp = {.sched_priority = 1};
+    pthread_attr_init(&attr);
+    pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+    pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+    pthread_attr_setschedparam(&attr, &sp);
+    int err = pthread_create(&w->probe, &attr, probe_main, w);
+    w->probe_rt = err == 0;
+    if (err == EPERM)
+        err = pthread_create(&w->probe, NULL, probe_main, w);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
+        cli_error("workload: cannot start the fault probe thread: %s", strerror(err));
+        w->probe_us = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void probe_stop(struct wl *w)
+{
+    if (!w->probe_us)
+        return;
+    atomic_store(&w->probe_stop, true);
+    pthread_join(w->probe, NULL);
+}
+
 static int ready(struct wl *w, uint64_t touched)
 {
-    char line[512];
-    int n =
-        snprintf(line, sizeof(line),
-                 "ready pid=%d addr=0x%" PRIxPTR " size=%" PRIu64 " page_size=%lu "
-                 "pmd_size=%lu ranges=%" PRIu64 " touched_pages=%" PRIu64
-                 " thp_at_fault=%d guards=%u guard_stride=%" PRIu64 " guard_page=%d "
-                 "pattern=%d\n",
-                 (int)getpid(), (uintptr_t)w->region, w->size, WL_PAGE, WL_PMD, w->ranges, touched,
-                 w->thp_at_fault, w->guards, w->guard_stride, w->guards ? 1 : -1, w->pattern);
+    char line[768];
+    int n = snprintf(line, sizeof(line),
+                     "ready pid=%d addr=0x%" PRIxPTR " size=%" PRIu64 " page_size=%lu "
+                     "pmd_size=%lu ranges=%" PRIu64 " touched_pages=%" PRIu64
+                     " thp_at_fault=%d guards=%u guard_stride=%" PRIu64 " guard_page=%d "
+                     "pattern=%d advised=%d sparse_addr=0x%" PRIxPTR " sparse_size=%" PRIu64
+                     " sparse_touched_pages=%" PRIu64 " probe_addr=0x%" PRIxPTR " probe_sched=%s\n",
+                     (int)getpid(), (uintptr_t)w->region, w->size, WL_PAGE, WL_PMD, w->ranges,
+                     touched, w->thp_at_fault, w->guards, w->guard_stride, w->guards ? 1 : -1,
+                     w->pattern, w->hugepage || w->advise_after, (uintptr_t)w->sparse_region,
+                     w->sparse_size, w->sparse_touched, (uintptr_t)w->probe_block,
+                     !w->probe_us  ? "none"
+                     : w->probe_rt ? "fifo"
+                                   : "other");
     fputs(line, stdout);
     fflush(stdout);
     if (w->ready_fd >= 0) {
@@ -409,7 +581,10 @@ static int parse_args(struct wl *w, int argc, char **argv)
         O_RANDOM,
         O_REPORT,
         O_READY,
-        O_HOLD
+        O_HOLD,
+        O_HUGE_AFTER,
+        O_SPARSE_SIZE,
+        O_PROBE
     };
     static const struct option opts[] = {
         {"size", required_argument, NULL, O_SIZE},
@@ -425,6 +600,9 @@ static int parse_args(struct wl *w, int argc, char **argv)
         {"report-ms", required_argument, NULL, O_REPORT},
         {"ready-fd", required_argument, NULL, O_READY},
         {"hold", no_argument, NULL, O_HOLD},
+        {"hugepage-after-fill", no_argument, NULL, O_HUGE_AFTER},
+        {"sparse-size", required_argument, NULL, O_SPARSE_SIZE},
+        {"fault-probe", required_argument, NULL, O_PROBE},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -502,6 +680,26 @@ static int parse_args(struct wl *w, int argc, char **argv)
         case O_HOLD:
             w->hold = true;
             break;
+        case O_HUGE_AFTER:
+            w->advise_after = true;
+            break;
+        case O_SPARSE_SIZE:
+            if (parse_size(optarg, &w->sparse_size)) {
+                cli_error("workload: --sparse-size '%s' is not a size (e.g. 256M)", optarg);
+                return -1;
+            }
+            break;
+        case O_PROBE: {
+            unsigned long us = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || us == 0 || us > 1000000) {
+                cli_error("workload: --fault-probe takes microseconds from 1 to 1000000 between "
+                          "faults, not '%s'",
+                          optarg);
+                return -1;
+            }
+            w->probe_us = (unsigned)us;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 1;
@@ -515,8 +713,9 @@ static int parse_args(struct wl *w, int argc, char **argv)
         cli_error("workload: unexpected argument '%s'", argv[optind]);
         return -1;
     }
-    if (w->hugepage && w->nohugepage) {
-        cli_error("workload: --hugepage and --nohugepage exclude each other");
+    if (w->hugepage + w->nohugepage + w->advise_after > 1) {
+        cli_error("workload: --hugepage, --hugepage-after-fill and --nohugepage exclude each "
+                  "other");
         return -1;
     }
     if (w->pattern && w->read_touch) {
@@ -524,6 +723,7 @@ static int parse_args(struct wl *w, int argc, char **argv)
         return -1;
     }
     w->size = (w->size + WL_PMD - 1) & ~(WL_PMD - 1);
+    w->sparse_size = (w->sparse_size + WL_PMD - 1) & ~(WL_PMD - 1);
     return 0;
 }
 
@@ -544,8 +744,14 @@ static int cmd_workload(int argc, char **argv)
     if (setup_region(&w))
         return CLI_EXIT_FAIL;
     uint64_t touched = fill(&w);
-    if (ready(&w, touched))
+    if (w.advise_after && advise(&w, MADV_HUGEPAGE, "MADV_HUGEPAGE after the fill"))
         return CLI_EXIT_FAIL;
+    if (w.probe_us && probe_start(&w))
+        return CLI_EXIT_FAIL;
+    if (ready(&w, touched)) {
+        probe_stop(&w);
+        return CLI_EXIT_FAIL;
+    }
 
     if (w.random_s > 0 && !want_stop)
         random_access(&w);
@@ -571,6 +777,7 @@ static int cmd_workload(int argc, char **argv)
         }
         sigprocmask(SIG_SETMASK, &old, NULL);
     }
+    probe_stop(&w);
     if (w.pattern && !w.verify_failed)
         verify(&w);
     return w.verify_failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
