@@ -61,6 +61,17 @@ const char *rt_btf_map_type_name(uint32_t type)
     return NULL;
 }
 
+bool rt_btf_is_char(const struct btf *btf, uint32_t id)
+{
+    const struct btf_type *t = btf__type_by_id(btf, rt_btf_skip_mods(btf, id));
+    if (!t || !btf_is_int(t) || t->size != 1)
+        return false;
+    const char *n = btf__name_by_offset(btf, t->name_off);
+    return (btf_int_encoding(t) & BTF_INT_CHAR) ||
+           (n && (strcmp(n, "char") == 0 || strcmp(n, "signed char") == 0 ||
+                  strcmp(n, "unsigned char") == 0));
+}
+
 uint32_t rt_btf_skip_mods(const struct btf *btf, uint32_t id)
 {
     for (int depth = 0; depth < 32; depth++) {

@@ -9,6 +9,7 @@
 
 #include "rt_elf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct btf;
@@ -35,5 +36,7 @@ uint32_t rt_btf_datasec(const struct btf *btf, const char *sec_name);
 
 /* Skips typedefs and const/volatile/restrict/type_tag; returns the resolved id. */
 uint32_t rt_btf_skip_mods(const struct btf *btf, uint32_t id);
+/* True for a 1-byte integer of char type (char arrays are strings in text form). */
+bool rt_btf_is_char(const struct btf *btf, uint32_t id);
 
 #endif

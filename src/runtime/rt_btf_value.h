@@ -3,7 +3,8 @@
  * base, 0b binary, range-checked), bool, enums by name, char arrays as strings, other arrays
  * as [a,b], structs/unions/DATASECs as {name=value,...}. Without BTF (type id 0) a value of
  * 1, 2, 4 or 8 bytes is an unsigned integer and anything else a list of hex bytes.
- * Owns only the textual syntax; knobs (rt_rodata.c) and maps (rt_api_map.c) call it.
+ * Owns only the textual syntax (formatting in rt_btf_value.c, parsing in rt_btf_parse.c); knobs
+ * (rt_rodata.c) and maps (rt_api_map.c) call it.
  */
 #ifndef BPFMM_RT_BTF_VALUE_H
 #define BPFMM_RT_BTF_VALUE_H
@@ -12,6 +13,9 @@
 #include <stdint.h>
 
 struct btf;
+
+/* Nesting of types followed at most (a damaged BTF may loop through arrays and structs). */
+#define RT_BTF_MAX_DEPTH 16
 
 /* Parses text as type_id (size bytes) into out (zero-filled first). 0 or -EINVAL/-ERANGE with
  * the reason in log. */

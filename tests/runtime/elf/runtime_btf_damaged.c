@@ -95,6 +95,25 @@ int main(void)
     CHECK_STR_CONTAINS(log, "has no field 'v'");
     check_guard(buf, 8);
 
+    /* Integers with impossible encodings (fuzzer-found: a bit offset of 249 was a shift past
+     * 64 bits): shown as raw bytes; a bitfield wider than 64 bits is shown as '?' and refused. */
+    int odd = btf__add_int(b, "odd", 8, 0);
+    CHECK_GT(odd, 0);
+    *(uint32_t *)(btf__type_by_id(b, odd) + 1) =
+        (0u << 24) | (249u << 16) | 8u /* encoding, offset, bits */;
+    int wide = btf__add_struct(b, "wide", 16);
+    CHECK_EQ(btf__add_field(b, "w", u64, 0, 72), 0);
+    free(buf);
+    buf = guarded(16);
+    memset(buf, 0, 16);
+    CHECK(rt_btf_format(b, odd, buf, 8, text, sizeof(text)) > 0);
+    CHECK_MSG(!strcmp(text, "0"), "formatted \"%s\"", text);
+    CHECK(rt_btf_format(b, wide, buf, 16, text, sizeof(text)) > 0);
+    CHECK_MSG(!strcmp(text, "{w=?}"), "formatted \"%s\"", text);
+    CHECK_EQ(parse(b, wide, "{w=1}", buf, 16, log, sizeof(log)), -EINVAL);
+    CHECK_STR_CONTAINS(log, "a 72-bit bitfield of the value: damaged BTF");
+    check_guard(buf, 16);
+
     /* A 4-byte pointer (BTF of a 32-bit target) is stored in 4 bytes, not 8. */
     struct btf *b32 = btf__new_empty();
     CHECK(b32);
