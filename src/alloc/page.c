@@ -125,19 +125,28 @@ static int64_t alloc_fail(struct bpfmm_alloc *a, enum bpfmm_alloc_fail why, cons
     }
 }
 
+#ifdef BPFMM_DEBUG
+/* "bpfmm alloc: free_pages(pfn 700, order 0) refused" */
+static void msg_refused(struct msg *m, const char *fn, uint64_t pfn, unsigned order)
+{
+    msg_str(m, "bpfmm alloc: ");
+    msg_str(m, fn);
+    msg_str(m, "(pfn ");
+    msg_u64(m, pfn);
+    msg_str(m, ", order ");
+    msg_u64(m, order);
+    msg_str(m, ") refused");
+}
+#endif
+
 static int bad_free(struct bpfmm_alloc *a, enum bpfmm_alloc_bad_free kind, const char *fn,
                     uint64_t pfn, unsigned order, uint32_t state)
 {
     stat_inc(&a->st.bad_free[kind]);
 #ifdef BPFMM_DEBUG
     struct msg m = {.n = 0};
-    msg_str(&m, "bpfmm alloc: ");
-    msg_str(&m, fn);
-    msg_str(&m, "(pfn ");
-    msg_u64(&m, pfn);
-    msg_str(&m, ", order ");
-    msg_u64(&m, order);
-    msg_str(&m, ") refused, block left as it was: ");
+    msg_refused(&m, fn, pfn, order);
+    msg_str(&m, ", block left as it was: ");
     switch (kind) {
     case BPFMM_ALLOC_BAD_FREE_RANGE:
         msg_str(&m, "out of range (zone has ");
@@ -313,11 +322,8 @@ static int claim_for_free(struct bpfmm_alloc *a, uint64_t pfn, unsigned order, b
     if (check_slab && unlikely(atomic_load_explicit(&f->slab, memory_order_relaxed) != 0)) {
 #ifdef BPFMM_DEBUG
         struct msg m = {.n = 0};
-        msg_str(&m, "bpfmm alloc: ");
-        msg_str(&m, fn);
-        msg_str(&m, "(pfn ");
-        msg_u64(&m, pfn);
-        msg_str(&m, ") refused: the block belongs to a slab cache; free its objects instead");
+        msg_refused(&m, fn, pfn, order);
+        msg_str(&m, ": the block belongs to a slab cache; free its objects instead");
         msg_emit(&m);
 #endif
         stat_inc(&a->st.bad_free[BPFMM_ALLOC_BAD_FREE_NOT_HEAD]);
