@@ -61,6 +61,15 @@
  * with max_ptes_none < 383 never collapses it). */
 #define WL_PROBE_PAGES 128u
 
+/* One fault probe: a thread faulting pages of its 2 MiB block. */
+struct probe {
+    struct wl *w;
+    char *block;
+    const char *vma; /* "same" (the region's VMA) or "other" (a VMA of its own: the control) */
+    pthread_t thread;
+    bool started;
+};
+
 struct wl {
     uint64_t size, sparse_size;
     bool sparse, read_touch, pattern, hugepage, nohugepage, hold, prevent_thp, advise_after;
@@ -70,12 +79,12 @@ struct wl {
     int ready_fd;
     const char *name;
     /* state */
-    char *region, *sparse_region, *probe_block;
+    char *region, *sparse_region;
     uint64_t ranges, guard_stride, sparse_touched;
     bool thp_at_fault;
     bool verify_failed;
     bool probe_rt;
-    pthread_t probe;
+    struct probe probes[2];
     atomic_bool probe_stop;
 };
 
@@ -115,9 +124,11 @@ static void usage(FILE *o)
         "                         of its own, with one written page per 2 MiB (advised like the\n"
         "                         region; never accessed at random)\n"
         "  --fault-probe US       a thread faults a fresh 4 KiB page every US microseconds in a\n"
-        "                         2 MiB block at the end of the region's VMA and reports the\n"
-        "                         worst fault time every --report-ms (a MADV_DONTNEED of the\n"
-        "                         block's probe pages every 128 faults; SCHED_FIFO if allowed)\n"
+        "                         2 MiB block at the end of the region's VMA (vma=same), and\n"
+        "                         another, the control, in a block in a VMA of its own\n"
+        "                         (vma=other); each reports its worst fault every --report-ms\n"
+        "                         (MADV_DONTNEED of its pages every 128 faults; SCHED_FIFO if\n"
+        "                         allowed)\n"
         "  --thp-at-fault allow   do not prevent THP at fault (default: prevent it, see below)\n"
         "  --name NAME            name the region [anon:NAME] (needs CONFIG_ANON_VMA_NAME)\n"
         "  --random-access SECS   after the fill, random 8-byte accesses for SECS seconds\n"
@@ -129,11 +140,12 @@ static void usage(FILE *o)
         "output (stdout, one line each, key=value):\n"
         "  ready pid= addr= size= page_size= pmd_size= ranges= touched_pages= thp_at_fault=\n"
         "        guards= guard_stride= guard_page= pattern= advised= sparse_addr= sparse_size=\n"
-        "        sparse_touched_pages= probe_addr= probe_sched=  (addresses 0x0 when absent;\n"
-        "        probe_sched: fifo when the probe could run SCHED_FIFO, other, or none)\n"
+        "        sparse_touched_pages= probe_addr= probe_other_addr= probe_sched=\n"
+        "        (addresses 0x0 when absent; probe_sched: fifo when the probes could run\n"
+        "        SCHED_FIFO, other, or none)\n"
         "  rate t= accesses= accesses_per_s= mono= dt= cpu= accesses_per_cpu_s=\n"
         "                                                (periodically while accessing)\n"
-        "  probe mono= dt= faults= max_us=               (periodically with --fault-probe)\n"
+        "  probe mono= dt= faults= max_us= vma=same|other   (periodically with --fault-probe)\n"
         "  random_access seconds= accesses= accesses_per_s=\n"
         "  verify ok bytes=  |  verify FAIL offset= expected= got=\n"
         "mono= is CLOCK_MONOTONIC in seconds at the end of the dt= seconds the line covers,\n"
@@ -273,13 +285,16 @@ static int advise(struct wl *w, int advice, const char *what)
     return 0;
 }
 
-/* Layout, low to high: [region][probe block][2 MiB hole][sparse region]. The region comes
- * first because khugepaged scans a process in address order, and the hole keeps the sparse
- * region in a VMA of its own. */
+/* Layout, low to high:
+ *     [region][probe block] [hole][control probe block] [hole][sparse region]
+ *     \___ one VMA _______/       \___ its own VMA ___/        \__ its own VMA _/
+ * The region comes first because khugepaged scans a process in address order; the holes keep
+ * the control probe and the sparse region in VMAs of their own. */
 static int setup_region(struct wl *w)
 {
     w->ranges = w->size / WL_PMD;
-    uint64_t total = vma_len(w) + (w->sparse_size ? WL_PMD + w->sparse_size : 0);
+    uint64_t total = vma_len(w) + (w->probe_us ? 2 * WL_PMD : 0) +
+                     (w->sparse_size ? WL_PMD + w->sparse_size : 0);
     char *m =
         mmap(NULL, total + WL_PMD, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
@@ -291,14 +306,19 @@ static int setup_region(struct wl *w)
         munmap(m, (size_t)(a - m));
     munmap(a + total, (size_t)(m + WL_PMD - a));
     w->region = a;
+    char *next = a + vma_len(w);
     if (w->probe_us) {
-        w->probe_block = a + w->size;
-        /* Before any MADV_HUGEPAGE: the block gets a page table, never a THP at fault. */
-        *(volatile char *)w->probe_block = 1;
+        w->probes[0] = (struct probe){.w = w, .block = a + w->size, .vma = "same"};
+        munmap(next, WL_PMD);
+        w->probes[1] = (struct probe){.w = w, .block = next + WL_PMD, .vma = "other"};
+        next += 2 * WL_PMD;
+        /* Before any MADV_HUGEPAGE: the blocks get a page table, never a THP at fault. */
+        for (int i = 0; i < 2; i++)
+            *(volatile char *)w->probes[i].block = 1;
     }
     if (w->sparse_size) {
-        munmap(a + vma_len(w), WL_PMD);
-        w->sparse_region = a + vma_len(w) + WL_PMD;
+        munmap(next, WL_PMD);
+        w->sparse_region = next + WL_PMD;
     }
     if (w->hugepage && advise(w, MADV_HUGEPAGE, "MADV_HUGEPAGE"))
         return -1;
@@ -468,13 +488,14 @@ static uint64_t mono_ns(void)
  * write is timed: that is the fault a target's thread would wait for. */
 static void *probe_main(void *arg)
 {
-    struct wl *w = arg;
+    struct probe *pr = arg;
+    struct wl *w = pr->w;
     struct timespec nap = {.tv_sec = w->probe_us / 1000000u,
                            .tv_nsec = (long)(w->probe_us % 1000000u) * 1000};
     uint64_t last = mono_ns(), max_ns = 0, faults = 0;
     unsigned i = 1;
     while (!atomic_load_explicit(&w->probe_stop, memory_order_relaxed)) {
-        volatile char *p = w->probe_block + (uint64_t)i * WL_PAGE;
+        volatile char *p = pr->block + (uint64_t)i * WL_PAGE;
         uint64_t t0 = mono_ns();
         *p = 1;
         uint64_t t1 = mono_ns();
@@ -482,12 +503,13 @@ static void *probe_main(void *arg)
             max_ns = t1 - t0;
         faults++;
         if (++i > WL_PROBE_PAGES) {
-            madvise(w->probe_block + WL_PAGE, WL_PROBE_PAGES * WL_PAGE, MADV_DONTNEED);
+            madvise(pr->block + WL_PAGE, WL_PROBE_PAGES * WL_PAGE, MADV_DONTNEED);
             i = 1;
         }
         if (w->report_ms && (t1 - last) >= (uint64_t)w->report_ms * 1000000u) {
-            printf("probe mono=%.3f dt=%.3f faults=%" PRIu64 " max_us=%.1f\n", (double)t1 / 1e9,
-                   (double)(t1 - last) / 1e9, faults, (double)max_ns / 1e3);
+            printf("probe mono=%.3f dt=%.3f faults=%" PRIu64 " max_us=%.1f vma=%s\n",
+                   (double)t1 / 1e9, (double)(t1 - last) / 1e9, faults, (double)max_ns / 1e3,
+                   pr->vma);
             fflush(stdout);
             last = t1;
             max_ns = faults = 0;
@@ -497,10 +519,18 @@ static void *probe_main(void *arg)
     return NULL;
 }
 
-/* Starts the probe with the handled signals blocked, so that they reach the main thread. It
- * runs SCHED_FIFO when allowed (root): it sleeps between faults, so it costs nothing, and a
- * woken fault then runs at once - what is measured is the fault, not a wait for a CPU on a
- * busy machine. */
+static void probe_stop(struct wl *w)
+{
+    atomic_store(&w->probe_stop, true);
+    for (int i = 0; i < 2; i++)
+        if (w->probes[i].started)
+            pthread_join(w->probes[i].thread, NULL);
+}
+
+/* Starts the probes - in the region's VMA and, as a control, in a VMA of its own - with the
+ * handled signals blocked, so that they reach the main thread. They run SCHED_FIFO when
+ * allowed (root): they sleep between faults, so it costs nothing, and a woken fault then runs
+ * at once - what is measured is the fault, not a wait for a CPU on a busy machine. */
 static int probe_start(struct wl *w)
 {
     sigset_t block, old;
@@ -515,44 +545,45 @@ static int probe_start(struct wl *w)
     pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
     pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
     pthread_attr_setschedparam(&attr, &sp);
-    int err = pthread_create(&w->probe, &attr, probe_main, w);
-    w->probe_rt = err == 0;
-    if (err == EPERM)
-        err = pthread_create(&w->probe, NULL, probe_main, w);
+    int err = 0;
+    w->probe_rt = true;
+    for (int i = 0; i < 2 && !err; i++) {
+        struct probe *pr = &w->probes[i];
+        err = pthread_create(&pr->thread, w->probe_rt ? &attr : NULL, probe_main, pr);
+        if (err == EPERM && w->probe_rt) {
+            w->probe_rt = false;
+            err = pthread_create(&pr->thread, NULL, probe_main, pr);
+        }
+        pr->started = err == 0;
+    }
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {
-        cli_error("workload: cannot start the fault probe thread: %s", strerror(err));
-        w->probe_us = 0;
+        cli_error("workload: cannot start the fault probe threads: %s", strerror(err));
+        probe_stop(w);
         return -1;
     }
     return 0;
 }
 
-static void probe_stop(struct wl *w)
-{
-    if (!w->probe_us)
-        return;
-    atomic_store(&w->probe_stop, true);
-    pthread_join(w->probe, NULL);
-}
-
 static int ready(struct wl *w, uint64_t touched)
 {
     char line[768];
-    int n = snprintf(line, sizeof(line),
-                     "ready pid=%d addr=0x%" PRIxPTR " size=%" PRIu64 " page_size=%lu "
-                     "pmd_size=%lu ranges=%" PRIu64 " touched_pages=%" PRIu64
-                     " thp_at_fault=%d guards=%u guard_stride=%" PRIu64 " guard_page=%d "
-                     "pattern=%d advised=%d sparse_addr=0x%" PRIxPTR " sparse_size=%" PRIu64
-                     " sparse_touched_pages=%" PRIu64 " probe_addr=0x%" PRIxPTR " probe_sched=%s\n",
-                     (int)getpid(), (uintptr_t)w->region, w->size, WL_PAGE, WL_PMD, w->ranges,
-                     touched, w->thp_at_fault, w->guards, w->guard_stride, w->guards ? 1 : -1,
-                     w->pattern, w->hugepage || w->advise_after, (uintptr_t)w->sparse_region,
-                     w->sparse_size, w->sparse_touched, (uintptr_t)w->probe_block,
-                     !w->probe_us  ? "none"
-                     : w->probe_rt ? "fifo"
-                                   : "other");
+    int n =
+        snprintf(line, sizeof(line),
+                 "ready pid=%d addr=0x%" PRIxPTR " size=%" PRIu64 " page_size=%lu "
+                 "pmd_size=%lu ranges=%" PRIu64 " touched_pages=%" PRIu64
+                 " thp_at_fault=%d guards=%u guard_stride=%" PRIu64 " guard_page=%d "
+                 "pattern=%d advised=%d sparse_addr=0x%" PRIxPTR " sparse_size=%" PRIu64
+                 " sparse_touched_pages=%" PRIu64 " probe_addr=0x%" PRIxPTR
+                 " probe_other_addr=0x%" PRIxPTR " probe_sched=%s\n",
+                 (int)getpid(), (uintptr_t)w->region, w->size, WL_PAGE, WL_PMD, w->ranges, touched,
+                 w->thp_at_fault, w->guards, w->guard_stride, w->guards ? 1 : -1, w->pattern,
+                 w->hugepage || w->advise_after, (uintptr_t)w->sparse_region, w->sparse_size,
+                 w->sparse_touched, (uintptr_t)w->probes[0].block, (uintptr_t)w->probes[1].block,
+                 !w->probe_us  ? "none"
+                 : w->probe_rt ? "fifo"
+                               : "other");
     fputs(line, stdout);
     fflush(stdout);
     if (w->ready_fd >= 0) {

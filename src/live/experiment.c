@@ -97,7 +97,8 @@ int live_exp_run(live_exp_target_t *t, const struct live_exp_run_opts *o, struct
     const struct live_exp_layout *l = live_exp_layout(t);
     memset(r, 0, sizeof(*r));
     r->t_target = r->t_settled = -1;
-    r->rate_before = r->rate_after = r->probe_idle_ms = r->probe_collapse_ms = NAN;
+    r->rate_before = r->rate_after = NAN;
+    r->probe_idle_ms = r->probe_collapse_ms = r->probe_collapse_other_ms = NAN;
     r->target_share = o->target_share > 0 ? o->target_share : 0.9;
     r->agent.sz = sizeof(r->agent);
     r->proc.sz = sizeof(r->proc);
@@ -116,7 +117,7 @@ int live_exp_run(live_exp_target_t *t, const struct live_exp_run_opts *o, struct
             goto out;
         double now = now_s();
         r->rate_before = live_exp_rate(t, l->ready_s, now);
-        r->probe_idle_ms = live_exp_probe_max_ms(t, l->ready_s, now);
+        r->probe_idle_ms = live_exp_probe_max_ms(t, false, l->ready_s, now);
         rc = live_exp_sample(t, &r->start, err, err_size);
         if (rc)
             goto out;
@@ -198,11 +199,13 @@ int live_exp_run(live_exp_target_t *t, const struct live_exp_run_opts *o, struct
         double from = r->t_settled >= 0 ? r->t0 + r->t_settled : t_end - o->after_s;
         r->rate_after = live_exp_rate(t, from, from + o->after_s);
     }
-    if (o->agent)
-        r->probe_collapse_ms =
-            live_exp_probe_max_ms(t, r->t0, r->t_settled >= 0 ? r->t0 + r->t_settled : t_end);
-    else
-        r->probe_idle_ms = live_exp_probe_max_ms(t, r->t0, t_end);
+    if (o->agent) {
+        double to = r->t_settled >= 0 ? r->t0 + r->t_settled : t_end;
+        r->probe_collapse_ms = live_exp_probe_max_ms(t, false, r->t0, to);
+        r->probe_collapse_other_ms = live_exp_probe_max_ms(t, true, r->t0, to);
+    } else {
+        r->probe_idle_ms = live_exp_probe_max_ms(t, false, r->t0, t_end);
+    }
 out:
     if (a) {
         live_agent_status(a, &r->agent);

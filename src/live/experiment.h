@@ -54,7 +54,8 @@ struct live_exp_workload {
     enum live_exp_thp thp;
     bool random_access;      /* random 8-byte accesses to the dense region until killed */
     unsigned report_ms;      /* the workload's report period; 0: 500 */
-    unsigned fault_probe_us; /* a fault-latency probe thread (same VMA); 0: none */
+    unsigned fault_probe_us; /* fault-latency probes (the region's VMA, and a control in a VMA
+                              * of its own); 0: none */
 };
 
 /* Where the workload's memory is (its ready line). */
@@ -62,8 +63,9 @@ struct live_exp_layout {
     pid_t pid;
     uint64_t addr, size;
     uint64_t sparse_addr, sparse_size, sparse_touched_pages;
-    uint64_t probe_addr; /* 0: no probe */
-    bool probe_fifo;     /* the probe runs SCHED_FIFO (faults timed without CPU waits) */
+    uint64_t probe_addr;       /* the probe's block, in the region's VMA (0: no probe) */
+    uint64_t probe_other_addr; /* the control probe's block, in a VMA of its own */
+    bool probe_fifo;           /* the probe runs SCHED_FIFO (faults timed without CPU waits) */
     enum live_exp_thp thp;
     bool thp_at_fault; /* the workload could not keep the region at 4 KiB pages */
     double ready_s;    /* when the ready line arrived */
@@ -101,8 +103,9 @@ int live_exp_sample(live_exp_target_t *t, struct live_exp_thp_state *s, char *er
 /* Median accesses per CPU second of the rate reports whose middle lies in [from, to]; NAN if
  * none. */
 double live_exp_rate(const live_exp_target_t *t, double from, double to);
-/* The worst single fault (ms) of the probe reports overlapping [from, to]; NAN if none. */
-double live_exp_probe_max_ms(const live_exp_target_t *t, double from, double to);
+/* The worst single fault (ms) of the probe reports overlapping [from, to] - of the probe in
+ * the region's VMA, or of the control probe in a VMA of its own; NAN if none. */
+double live_exp_probe_max_ms(const live_exp_target_t *t, bool other_vma, double from, double to);
 
 struct live_exp_run_opts {
     size_t sz;
@@ -135,8 +138,9 @@ struct live_exp_result {
      * ready line follows the advice at once, and khugepaged may act before a scan could). */
     struct live_exp_thp_state start, final;
     double rate_before, rate_after; /* accesses per CPU second; NAN when not measured */
-    double probe_idle_ms;           /* worst fault before t0 (agent) / in the baseline; NAN */
+    double probe_idle_ms;           /* worst fault before t0 (agent) / in the run; NAN */
     double probe_collapse_ms;       /* worst fault from t0 to settled (or the end); NAN */
+    double probe_collapse_other_ms; /* the same for the control probe (another VMA); NAN */
     /* With the agent: its totals and the target's status at the end. */
     struct live_agent_status agent;
     struct live_agent_proc_status proc;

@@ -45,7 +45,7 @@ struct live_exp_target {
     bool reaped;
     char buf[8192];
     size_t len;
-    struct reports rates, probes;
+    struct reports rates, probes, probes_other;
     bool want_rates, want_probes; /* the workload prints them */
     char last_err[512];           /* the workload's death, once seen */
     struct live_proc *p;
@@ -132,7 +132,7 @@ static void parse_line(live_exp_target_t *t, const char *line)
             add_report(&t->rates, mono, dt, v);
     } else if (!strncmp(line, "probe ", 6)) {
         if (kvd(line, "mono", &mono) && kvd(line, "dt", &dt) && kvd(line, "max_us", &v))
-            add_report(&t->probes, mono, dt, v);
+            add_report(strstr(line, " vma=other") ? &t->probes_other : &t->probes, mono, dt, v);
     }
 }
 
@@ -201,7 +201,7 @@ int live_exp_pump_past(live_exp_target_t *t, double until, double timeout_s,
 {
     double end = now_s(t->os) + timeout_s;
     while ((t->want_rates && !covered(&t->rates, until)) ||
-           (t->want_probes && !covered(&t->probes, until))) {
+           (t->want_probes && (!covered(&t->probes, until) || !covered(&t->probes_other, until)))) {
         if (stop && *stop) {
             fail(err, err_size, "interrupted");
             return -EINTR;
@@ -258,7 +258,8 @@ static int parse_ready(live_exp_target_t *t, const char *line)
         !kv(line, "size", &l->size) || !kv(line, "thp_at_fault", &fault) ||
         !kv(line, "sparse_addr", &l->sparse_addr) || !kv(line, "sparse_size", &l->sparse_size) ||
         !kv(line, "sparse_touched_pages", &l->sparse_touched_pages) ||
-        !kv(line, "probe_addr", &l->probe_addr))
+        !kv(line, "probe_addr", &l->probe_addr) ||
+        !kv(line, "probe_other_addr", &l->probe_other_addr))
         return -EPROTO;
     l->thp_at_fault = fault != 0;
     l->probe_fifo = strstr(line, " probe_sched=fifo") != NULL;
@@ -422,6 +423,7 @@ void live_exp_stop(live_exp_target_t *t)
     live_proc_close(t->p);
     free(t->rates.v);
     free(t->probes.v);
+    free(t->probes_other.v);
     free(t);
 }
 
@@ -484,11 +486,12 @@ double live_exp_rate(const live_exp_target_t *t, double from, double to)
     return m;
 }
 
-double live_exp_probe_max_ms(const live_exp_target_t *t, double from, double to)
+double live_exp_probe_max_ms(const live_exp_target_t *t, bool other_vma, double from, double to)
 {
+    const struct reports *rs = other_vma ? &t->probes_other : &t->probes;
     double m = NAN;
-    for (size_t i = 0; i < t->probes.n; i++) {
-        const struct report *r = &t->probes.v[i];
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct report *r = &rs->v[i];
         if (r->mono >= from && r->mono - r->dt <= to && (isnan(m) || r->value / 1e3 > m))
             m = r->value / 1e3;
     }
