@@ -104,6 +104,11 @@ void bpfmm_policy_ctx_help(FILE *out);
 const char *bpfmm_policy_type_name(unsigned type);
 int bpfmm_policy_type_parse(const char *text); /* name or number; -EINVAL */
 
+/* A size: a decimal or 0x-hex number with an optional K/M/G/T suffix (powers of 1024, with
+ * an optional B or iB: 2M, 2MiB, 64KB). -EINVAL for anything else, -ERANGE past 64 bits.
+ * The one size syntax of every bpfmm option and configuration key. */
+int bpfmm_policy_parse_size(const char *text, uint64_t *out);
+
 /* Orders as sizes, largest first ("2M 64K"), or "none". Returns snprintf's result. */
 int bpfmm_policy_format_orders(uint64_t orders, char *buf, size_t size);
 /* "2M,64K", "9,4", "0x210" or "none" to a mask; -EINVAL. */

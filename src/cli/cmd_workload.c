@@ -25,6 +25,7 @@
  */
 #include "cli.h"
 
+#include <bpfmm/policy.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -159,40 +160,13 @@ static void usage(FILE *o)
         o);
 }
 
+/* A region size: the common size syntax (bpfmm_policy_parse_size), above 0, at most 1 TiB. */
 static int parse_size(const char *s, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
+    uint64_t v;
+    if (bpfmm_policy_parse_size(s, &v) || v == 0 || v > (1ull << 40))
         return -EINVAL;
-    unsigned shift = 0;
-    switch (*end) {
-    case 0:
-        break;
-    case 'k':
-    case 'K':
-        shift = 10;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        end++;
-        break;
-    default:
-        return -EINVAL;
-    }
-    if ((*end == 'i' && end[1] == 'B' && !end[2]) || (*end == 'B' && !end[1]))
-        end += strlen(end);
-    if (*end || v == 0 || v > (1ull << 40) >> shift)
-        return -EINVAL;
-    *out = (uint64_t)v << shift;
+    *out = v;
     return 0;
 }
 

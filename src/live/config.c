@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <bpfmm/policy.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -58,6 +60,8 @@ void live_config_defaults(struct live_config *c)
 
 static int parse_u64(const char *v, bool sizes, uint64_t *out)
 {
+    if (sizes)
+        return bpfmm_policy_parse_size(v, out);
     char *end;
     errno = 0;
     if (!*v || *v == '-')
@@ -65,33 +69,6 @@ static int parse_u64(const char *v, bool sizes, uint64_t *out)
     unsigned long long x = strtoull(v, &end, 0);
     if (errno)
         return -ERANGE;
-    if (sizes && *end) {
-        unsigned shift = 0;
-        switch (toupper((unsigned char)*end)) {
-        case 'K':
-            shift = 10;
-            break;
-        case 'M':
-            shift = 20;
-            break;
-        case 'G':
-            shift = 30;
-            break;
-        case 'T':
-            shift = 40;
-            break;
-        default:
-            return -EINVAL;
-        }
-        end++;
-        if (*end == 'i' || *end == 'B')
-            end++;
-        if (*end == 'B')
-            end++;
-        if (x > (~0ull >> shift))
-            return -ERANGE;
-        x <<= shift;
-    }
     if (*end)
         return -EINVAL;
     *out = x;

@@ -8,6 +8,7 @@
  */
 #include "experiment.h"
 
+#include <bpfmm/policy.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -254,34 +255,10 @@ double live_exp_extrapolate(const struct live_exp_result *r, double share)
 
 int live_exp_parse_size(const char *s, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-')
+    uint64_t v;
+    /* A workload size: the common size syntax, above 0 and at most 1 TiB. */
+    if (bpfmm_policy_parse_size(s, &v) || v == 0 || v > (1ull << 40))
         return -EINVAL;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        shift = 10;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        break;
-    }
-    if (shift)
-        end++;
-    if (!strcmp(end, "iB") && shift)
-        end += 2;
-    else if (!strcmp(end, "B"))
-        end++;
-    if (*end || v == 0 || v > (1ull << 40) >> shift)
-        return -EINVAL;
-    *out = (uint64_t)v << shift;
+    *out = v;
     return 0;
 }

@@ -145,16 +145,19 @@ void bpfmm_policy_ctx_init(struct bpfmm_thp_ctx *ctx, enum bpfmm_thp_type type)
     ctx->now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* A number with an optional K/M/G/T suffix (powers of 1024). */
-static int parse_size(const char *text, uint64_t *out)
+int bpfmm_policy_parse_size(const char *text, uint64_t *out)
 {
+    if (!text || !*text || *text == '-' || *text == '+' || isspace((unsigned char)*text))
+        return -EINVAL;
+    /* Hex with 0x, else decimal: a leading 0 is not octal ("010M" is ten MiB). */
+    bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
     char *end;
     errno = 0;
-    if (!*text || *text == '-')
+    unsigned long long v = strtoull(text, &end, hex ? 16 : 10);
+    if (end == text || (hex && end == text + 2))
         return -EINVAL;
-    unsigned long long v = strtoull(text, &end, 0);
     if (errno)
-        return -EINVAL;
+        return -ERANGE;
     unsigned shift = 0;
     switch (toupper((unsigned char)*end)) {
     case 'K':
@@ -176,13 +179,15 @@ static int parse_size(const char *text, uint64_t *out)
     }
     if (shift) {
         end++;
-        if (toupper((unsigned char)*end) == 'B' || toupper((unsigned char)*end) == 'I')
-            end++;
-        if (*end == 'B')
+        if (*end == 'i' && end[1] == 'B')
+            end += 2;
+        else if (toupper((unsigned char)*end) == 'B')
             end++;
     }
-    if (*end || (shift && v > (~0ull >> shift)))
+    if (*end)
         return -EINVAL;
+    if (shift && v > (~0ull >> shift))
+        return -ERANGE;
     *out = (uint64_t)v << shift;
     return 0;
 }
@@ -209,7 +214,7 @@ int bpfmm_policy_parse_orders(const char *text, uint64_t *orders)
     strcpy(buf, text);
     for (char *save, *tok = strtok_r(buf, ", |", &save); tok; tok = strtok_r(NULL, ", |", &save)) {
         uint64_t v;
-        if (parse_size(tok, &v))
+        if (bpfmm_policy_parse_size(tok, &v))
             return -EINVAL;
         bool has_suffix = isalpha((unsigned char)tok[strlen(tok) - 1]);
         if (!has_suffix) {
@@ -360,7 +365,7 @@ int bpfmm_policy_ctx_set(struct bpfmm_thp_ctx *ctx, const char *assignment, char
         char *end;
         errno = 0;
         if (f->kind == F_SIZE) {
-            if (parse_size(value, &v))
+            if (bpfmm_policy_parse_size(value, &v))
                 return set_err(err, err_size, "--set %s=%s: expected a size (4096, 2M, 1G)",
                                f->name, value);
         } else {

@@ -61,6 +61,32 @@ int main(void)
     set_bad(&c, "comm=a-name-longer-than-15", "longer than 15");
     set_bad(&c, "vma_resident=12Q", "expected a size");
 
+    /* The one size syntax of every option: decimal (never octal) or 0x-hex, K/M/G/T with an
+     * optional B or iB. */
+    uint64_t sz = 0;
+    CHECK_EQ(bpfmm_policy_parse_size("010M", &sz), 0);
+    CHECK_U64_EQ(sz, 10ull << 20);
+    CHECK_EQ(bpfmm_policy_parse_size("0x10", &sz), 0);
+    CHECK_U64_EQ(sz, 16);
+    CHECK_EQ(bpfmm_policy_parse_size("2MiB", &sz), 0);
+    CHECK_U64_EQ(sz, 2ull << 20);
+    CHECK_EQ(bpfmm_policy_parse_size("64kb", &sz), 0);
+    CHECK_U64_EQ(sz, 64ull << 10);
+    CHECK_EQ(bpfmm_policy_parse_size("1T", &sz), 0);
+    CHECK_U64_EQ(sz, 1ull << 40);
+    CHECK_EQ(bpfmm_policy_parse_size("0", &sz), 0);
+    CHECK_U64_EQ(sz, 0);
+    sz = 7;
+    CHECK_EQ(bpfmm_policy_parse_size("", &sz), -EINVAL);
+    CHECK_EQ(bpfmm_policy_parse_size("-1", &sz), -EINVAL);
+    CHECK_EQ(bpfmm_policy_parse_size(" 1", &sz), -EINVAL);
+    CHECK_EQ(bpfmm_policy_parse_size("0x", &sz), -EINVAL);
+    CHECK_EQ(bpfmm_policy_parse_size("12Q", &sz), -EINVAL);
+    CHECK_EQ(bpfmm_policy_parse_size("2Mx", &sz), -EINVAL);
+    CHECK_EQ(bpfmm_policy_parse_size("16777216T", &sz), -ERANGE);
+    CHECK_EQ(bpfmm_policy_parse_size("99999999999999999999", &sz), -ERANGE);
+    CHECK_U64_EQ(sz, 7); /* untouched on failure */
+
     char buf[64];
     bpfmm_policy_format_orders(PMD | BPFMM_ORDER(4) | BPFMM_ORDER(2), buf, sizeof(buf));
     CHECK(!strcmp(buf, "2M 64K 16K"));
