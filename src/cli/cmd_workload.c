@@ -21,9 +21,11 @@
  * outside MADV_HUGEPAGE regions, MADV_COLLAPSE still allowed. Where neither holds it says so
  * (thp_at_fault=1 in the ready line).
  *
- * Owns the workload process only; it uses no bpfmm library code.
+ * Owns the workload process only; the fault probe is in cmd_workload_probe.c. It uses no
+ * bpfmm library code but the size parser (bpfmm_policy_parse_size).
  */
 #include "cli.h"
+#include "workload.h"
 
 #include <bpfmm/policy.h>
 #include <errno.h>
@@ -53,41 +55,7 @@
 #define PR_SET_VMA_ANON_NAME 0
 #endif
 
-#define WL_PMD    (2ul << 20)
-#define WL_PAGE   4096ul
 #define WL_THPDIR "/sys/kernel/mm/transparent_hugepage"
-
-/* Pages the fault probe cycles through (page 0 of its block stays resident, so the block keeps
- * its page table and never gets a THP at fault; 1 + 128 resident pages at most, so a policy
- * with max_ptes_none < 383 never collapses it). */
-#define WL_PROBE_PAGES 128u
-
-/* One fault probe: a thread faulting pages of its 2 MiB block. */
-struct probe {
-    struct wl *w;
-    char *block;
-    const char *vma; /* "same" (the region's VMA) or "other" (a VMA of its own: the control) */
-    pthread_t thread;
-    bool started;
-};
-
-struct wl {
-    uint64_t size, sparse_size;
-    bool sparse, read_touch, pattern, hugepage, nohugepage, hold, prevent_thp, advise_after;
-    unsigned guards;
-    double random_s;
-    unsigned report_ms, probe_us;
-    int ready_fd;
-    const char *name;
-    /* state */
-    char *region, *sparse_region;
-    uint64_t ranges, guard_stride, sparse_touched;
-    bool thp_at_fault;
-    bool verify_failed;
-    bool probe_rt;
-    struct probe probes[2];
-    atomic_bool probe_stop;
-};
 
 static volatile sig_atomic_t want_verify, want_stop;
 
@@ -448,98 +416,6 @@ static void random_access(struct wl *w)
     __asm__ volatile("" ::"r"(sink));
 }
 
-/* --- the fault probe ----------------------------------------------------------------------- */
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Faults page 1, 2, ... WL_PROBE_PAGES of the probe block one at a time (each the first
- * write to an absent page: a real anonymous fault), then zaps them and starts over. Only the
- * write is timed: that is the fault a target's thread would wait for. */
-static void *probe_main(void *arg)
-{
-    struct probe *pr = arg;
-    struct wl *w = pr->w;
-    struct timespec nap = {.tv_sec = w->probe_us / 1000000u,
-                           .tv_nsec = (long)(w->probe_us % 1000000u) * 1000};
-    uint64_t last = mono_ns(), max_ns = 0, faults = 0;
-    unsigned i = 1;
-    while (!atomic_load_explicit(&w->probe_stop, memory_order_relaxed)) {
-        volatile char *p = pr->block + (uint64_t)i * WL_PAGE;
-        uint64_t t0 = mono_ns();
-        *p = 1;
-        uint64_t t1 = mono_ns();
-        if (t1 - t0 > max_ns)
-            max_ns = t1 - t0;
-        faults++;
-        if (++i > WL_PROBE_PAGES) {
-            madvise(pr->block + WL_PAGE, WL_PROBE_PAGES * WL_PAGE, MADV_DONTNEED);
-            i = 1;
-        }
-        if (w->report_ms && (t1 - last) >= (uint64_t)w->report_ms * 1000000u) {
-            printf("probe mono=%.3f dt=%.3f faults=%" PRIu64 " max_us=%.1f vma=%s\n",
-                   (double)t1 / 1e9, (double)(t1 - last) / 1e9, faults, (double)max_ns / 1e3,
-                   pr->vma);
-            fflush(stdout);
-            last = t1;
-            max_ns = faults = 0;
-        }
-        nanosleep(&nap, NULL);
-    }
-    return NULL;
-}
-
-static void probe_stop(struct wl *w)
-{
-    atomic_store(&w->probe_stop, true);
-    for (int i = 0; i < 2; i++)
-        if (w->probes[i].started)
-            pthread_join(w->probes[i].thread, NULL);
-}
-
-/* Starts the probes - in the region's VMA and, as a control, in a VMA of its own - with the
- * handled signals blocked, so that they reach the main thread. They run SCHED_FIFO when
- * allowed (root): they sleep between faults, so it costs nothing, and a woken fault then runs
- * at once - what is measured is the fault, not a wait for a CPU on a busy machine. */
-static int probe_start(struct wl *w)
-{
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGUSR1);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    pthread_attr_t attr;
-    struct sched_param sp = {.sched_priority = 1};
-    pthread_attr_init(&attr);
-    pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
-    pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
-    pthread_attr_setschedparam(&attr, &sp);
-    int err = 0;
-    w->probe_rt = true;
-    for (int i = 0; i < 2 && !err; i++) {
-        struct probe *pr = &w->probes[i];
-        err = pthread_create(&pr->thread, w->probe_rt ? &attr : NULL, probe_main, pr);
-        if (err == EPERM && w->probe_rt) {
-            w->probe_rt = false;
-            err = pthread_create(&pr->thread, NULL, probe_main, pr);
-        }
-        pr->started = err == 0;
-    }
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err) {
-        cli_error("workload: cannot start the fault probe threads: %s", strerror(err));
-        probe_stop(w);
-        return -1;
-    }
-    return 0;
-}
-
 static int ready(struct wl *w, uint64_t touched)
 {
     char line[768];
@@ -751,10 +627,10 @@ static int cmd_workload(int argc, char **argv)
     uint64_t touched = fill(&w);
     if (w.advise_after && advise(&w, MADV_HUGEPAGE, "MADV_HUGEPAGE after the fill"))
         return CLI_EXIT_FAIL;
-    if (w.probe_us && probe_start(&w))
+    if (w.probe_us && wl_probe_start(&w))
         return CLI_EXIT_FAIL;
     if (ready(&w, touched)) {
-        probe_stop(&w);
+        wl_probe_stop(&w);
         return CLI_EXIT_FAIL;
     }
 
@@ -782,7 +658,7 @@ static int cmd_workload(int argc, char **argv)
         }
         sigprocmask(SIG_SETMASK, &old, NULL);
     }
-    probe_stop(&w);
+    wl_probe_stop(&w);
     if (w.pattern && !w.verify_failed)
         verify(&w);
     return w.verify_failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
