@@ -6,10 +6,18 @@
  *   guard      guard pages in some ranges  -> nr_guard 1 there (511 present), VMA GUARD flag
  *   collapsed  the test collapses 2 ranges -> nr_huge 512 there, 0 elsewhere
  *   zero       read-only touches           -> nr_zero 512 (and present)
- *   swapped    the test pages a range out  -> nr_swapped > 0 (skipped without swap)
+ *   swapped    the test pages a range out  -> nr_swapped > 0 (where no swap is configured,
+ *              a root test adds a temporary 64 MiB swap file and removes it at exit; it
+ *              skips only where that cannot be done)
  * Each mode also scans through the /proc/PID/pagemap fallback, which must agree exactly.
  */
 #include "live_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/swap.h>
+#include <unistd.h>
 
 #define PPB 512u
 
@@ -25,6 +33,70 @@ static void check(const struct live_range *r, size_t idx, struct exp e, const ch
               "%u %u",
               path, idx, r->nr_present, r->nr_swapped, r->nr_huge, r->nr_zero, r->nr_guard,
               e.present, e.swapped, e.huge, e.zero, e.guard);
+}
+
+/* The temporary swap file: added by this test, so removed by it (atexit, and on the signals
+ * ctest's timeout sends), never a swap area the machine had. */
+static char swapfile[64];
+
+static void swapfile_remove(void)
+{
+    if (!swapfile[0])
+        return;
+    if (swapoff(swapfile))
+        fprintf(stderr, "live_scan_swapped: swapoff %s: %s (remove it by hand)\n", swapfile,
+                strerror(errno));
+    else
+        unlink(swapfile);
+    swapfile[0] = 0;
+}
+
+static void swapfile_on_signal(int sig)
+{
+    swapfile_remove();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* 0, or a reason to skip. The file is written in full (swap files must have no holes) on
+ * /var/tmp, which is on disk where /tmp may be tmpfs (which cannot hold swap). */
+static const char *swapfile_add(void)
+{
+    if (geteuid() != 0)
+        return "adding a temporary swap file needs root";
+    snprintf(swapfile, sizeof(swapfile), "/var/tmp/bpfmm-test-swap.%d", (int)getpid());
+    int fd = open(swapfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        swapfile[0] = 0;
+        return "cannot create a swap file in /var/tmp";
+    }
+    static char zero[1 << 20];
+    bool ok = true;
+    for (int i = 0; i < 64 && ok; i++)
+        ok = write(fd, zero, sizeof(zero)) == (ssize_t)sizeof(zero);
+    ok = ok && fsync(fd) == 0;
+    close(fd);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "mkswap -q %s >/dev/null 2>&1", swapfile);
+    if (!ok || system(cmd) != 0) {
+        unlink(swapfile);
+        swapfile[0] = 0;
+        return ok ? "mkswap failed (is util-linux installed?)" : "cannot write the swap file";
+    }
+    if (swapon(swapfile, 0)) {
+        int e = errno;
+        unlink(swapfile);
+        swapfile[0] = 0;
+        return e == EPERM    ? "swapon: not permitted here (a container?)"
+               : e == EINVAL ? "swapon: /var/tmp's file system cannot hold a swap file"
+                             : "swapon failed";
+    }
+    atexit(swapfile_remove);
+    signal(SIGTERM, swapfile_on_signal);
+    signal(SIGINT, swapfile_on_signal);
+    signal(SIGALRM, swapfile_on_signal);
+    printf("live_scan_swapped: added a temporary swap file %s (64 MiB)\n", swapfile);
+    return NULL;
 }
 
 static uint64_t swap_total(void)
@@ -47,8 +119,11 @@ int main(int argc, char **argv)
     const struct live_features *f = require_live("scans another process's page tables");
     if (!strcmp(mode, "guard") && !f->pagemap_scan_guard)
         test_skip("guard detection (PAGE_IS_GUARD) needs Linux 6.15; this is %s", f->release);
-    if (!strcmp(mode, "swapped") && !swap_total())
-        test_skip("no swap is configured here (SwapTotal 0): cannot swap a page out");
+    if (!strcmp(mode, "swapped") && !swap_total()) {
+        const char *why = swapfile_add();
+        if (why)
+            test_skip("no swap is configured here (SwapTotal 0) and %s", why);
+    }
 
     struct workload w;
     if (!strcmp(mode, "full"))
