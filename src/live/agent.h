@@ -53,7 +53,7 @@ typedef struct live_agent live_agent_t;
 /* Defaults (docs/agent.md says why). */
 #define LIVE_AGENT_DEF_GLOBAL_BYTES_PER_S (1024ull << 20) /* 1 GiB/s over all processes */
 #define LIVE_AGENT_DEF_PROC_BYTES_PER_S   (512ull << 20)  /* 512 MiB/s per process */
-#define LIVE_AGENT_DEF_PROC_LOCK_US_PER_S 250000ull       /* 250 ms/s of mmap write lock */
+#define LIVE_AGENT_DEF_PROC_LOCK_US_PER_S 500000ull       /* 500 ms/s of mmap write lock */
 #define LIVE_AGENT_DEF_BURST_MS           250u
 #define LIVE_AGENT_DEF_BATCH_BLOCKS       16u     /* 32 MiB per process_madvise call */
 #define LIVE_AGENT_DEF_CHECK_MS           1000u   /* cheap change check per process */
