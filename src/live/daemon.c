@@ -491,7 +491,9 @@ int live_daemon_run(live_daemon_t *d)
                 next = 0;
                 break;
             case TAG_HTTP:
-                live_prom_http_dispatch(d->http);
+                /* A SIGHUP earlier in this batch may have closed the endpoint. */
+                if (d->http)
+                    live_prom_http_dispatch(d->http);
                 break;
             case TAG_WATCH:
                 d->stop = true;
