@@ -294,7 +294,7 @@ static void accept_one(struct live_ctl *c, int fd)
 {
     struct ucred cr;
     socklen_t len = sizeof(cr);
-    gid_t groups[NGROUPS_MAX > 256 ? 256 : NGROUPS_MAX];
+    gid_t groups[NGROUPS_MAX > LIVE_CTL_MAX_GROUPS ? LIVE_CTL_MAX_GROUPS : NGROUPS_MAX];
     socklen_t glen = sizeof(groups);
     int nr_groups = 0;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
@@ -341,6 +341,8 @@ static void accept_one(struct live_ctl *c, int fd)
     k->peer.pid = cr.pid;
     k->peer.uid = cr.uid;
     k->peer.gid = cr.gid;
+    k->peer.nr_groups = nr_groups;
+    memcpy(k->peer.groups, groups, (size_t)nr_groups * sizeof(gid_t));
     k->peer.in_group = c->group != LIVE_CTL_NO_GROUP &&
                        live_ctl_peer_allowed(1, cr.gid, groups, nr_groups, c->group);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = k};
@@ -375,9 +377,29 @@ static int queue_reply(struct conn *k, struct json_object *reply)
     if (!reply)
         return -ENOMEM;
     const char *s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
-    int rc = queue_out(k, s, strlen(s));
+    size_t n = s ? strlen(s) : 0;
+    struct json_object *big = NULL;
+    if (!s || n + 1 > LIVE_CTL_MAX_LINE) {
+        /* Longer than a client accepts (ctl_client's limit): say so instead. */
+        big = live_ctl_reply_err(
+            E2BIG,
+            "the reply would be %zu bytes, more than the %u a client "
+            "accepts; ask for less (e.g. one map: `bpfmm map show --policy P MAP`)",
+            n, LIVE_CTL_MAX_LINE);
+        s = big ? json_object_to_json_string_ext(big, JSON_C_TO_STRING_PLAIN) : NULL;
+        n = s ? strlen(s) : 0;
+    }
+    size_t before = k->out_len;
+    int rc = s ? queue_out(k, s, n) : -ENOMEM;
     if (!rc)
         rc = queue_out(k, "\n", 1);
+    if (rc) {
+        /* Not even part of a reply may stay queued (the peer would read a torn line), and
+         * a peer left without its reply would wait for it: end the connection. */
+        k->out_len = before;
+        k->close_after_flush = true;
+    }
+    json_object_put(big);
     json_object_put(reply);
     return rc;
 }

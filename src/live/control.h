@@ -26,11 +26,17 @@
 
 typedef struct live_ctl live_ctl_t;
 
+#define LIVE_CTL_MAX_GROUPS 256
+
 struct live_ctl_peer {
     pid_t pid;
     uid_t uid;
     gid_t gid;
     bool in_group; /* member (primary or supplementary) of the configured group */
+    /* Supplementary groups (SO_PEERGROUPS; none if it has more than LIVE_CTL_MAX_GROUPS),
+     * for acting with the peer's file access (daemon_ops.c). */
+    int nr_groups;
+    gid_t groups[LIVE_CTL_MAX_GROUPS];
 };
 
 /* Returns a new reply object (ownership passes to the server), or NULL for "out of memory". */

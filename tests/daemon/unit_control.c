@@ -2,7 +2,9 @@
  * The control socket server on its own, with a handler that echoes: the socket file's mode,
  * one reply per request line and several requests per connection, blank lines ignored, a
  * malformed line answered with an error while the server goes on, a second server on the
- * same path refused while the first listens, a stale socket file replaced, and the peer rules.
+ * same path refused while the first listens, a stale socket file replaced, the peer rules and
+ * the peer's supplementary groups, and a reply too long for a client replaced by an error
+ * (E2BIG) on a connection that goes on.
  * No root needed.
  */
 #include "test.h"
@@ -19,6 +21,24 @@ static struct json_object *echo(void *arg, const struct live_ctl_peer *peer,
 {
     (*(int *)arg)++;
     struct json_object *r = live_ctl_reply_ok();
+    struct json_object *big;
+    if (json_object_object_get_ex(req, "big", &big)) {
+        /* a reply longer than a client accepts */
+        size_t n = LIVE_CTL_MAX_LINE + 100;
+        char *s = malloc(n + 1);
+        CHECK(s);
+        memset(s, 'x', n);
+        s[n] = 0;
+        json_object_object_add(r, "big", json_object_new_string(s));
+        free(s);
+        return r;
+    }
+    gid_t g[LIVE_CTL_MAX_GROUPS];
+    int ng = getgroups(LIVE_CTL_MAX_GROUPS, g);
+    bool same = ng == peer->nr_groups;
+    for (int i = 0; same && i < ng; i++)
+        same = g[i] == peer->groups[i];
+    json_object_object_add(r, "groups_match", json_object_new_boolean(same));
     json_object_object_add(r, "uid", json_object_new_int((int)peer->uid));
     json_object_object_add(r, "req", json_object_get(req));
     return r;
@@ -81,6 +101,11 @@ int main(void)
     CHECK_STR_CONTAINS(r, "malformed request");
     CHECK_STR_CONTAINS(r, "\"op\":\"c\"");
     CHECK_EQ(calls, 3);
+    CHECK_STR_CONTAINS(r, "\"groups_match\":true");
+    /* a reply too long for a client: an error instead, and the connection goes on */
+    r = exchange(c, path, "{\"op\":\"big\",\"big\":1}\n{\"op\":\"f\"}\n", 2);
+    CHECK_STR_CONTAINS(r, "more than the 16777216 a client accepts");
+    CHECK_STR_CONTAINS(r, "\"op\":\"f\"");
     /* the last request may lack its newline */
     r = exchange(c, path, "{\"op\":\"d\"}", 1);
     CHECK_STR_CONTAINS(r, "\"op\":\"d\"");
