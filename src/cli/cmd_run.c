@@ -245,6 +245,11 @@ static int cmd_run(int argc, char **argv)
         char kv[1024];
         snprintf(kv, sizeof(kv), "%s", sets[i]);
         char *eq = strchr(kv, '=');
+        if (!eq) { /* the '=' was past what fits */
+            cli_error("run: --set %.40s...: too long (at most %zu bytes)", sets[i], sizeof(kv) - 1);
+            live_launch_abort(&l);
+            return RUN_FAIL;
+        }
         *eq = 0;
         if (live_config_set(&cfg, kv, eq + 1, err, sizeof(err))) {
             cli_error("run: --set: %s", err);

@@ -11,7 +11,8 @@
  *     only when the caller could ptrace every process the policy governs locally, and the
  *     policy is not the global one;
  *   - global set/clear: root only;
- *   - a policy given as a path by a non-root caller must be readable by that caller.
+ *   - a policy given as a path by a non-root caller is opened and loaded with that caller's
+ *     file access (as_client_begin), so it must be readable by that caller.
  */
 #include "daemon_impl.h"
 
@@ -19,10 +20,10 @@
 #include "proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_RODATA 64
@@ -122,26 +123,64 @@ static int may_change_policy(struct req_ctx *r, uint32_t id, const char *name)
     return rc;
 }
 
-static int may_read_path(struct req_ctx *r, const char *source)
+/* A policy file named by a client that is not root is opened - and loaded - with the client's
+ * file-system identity (fsuid, fsgid, supplementary groups: os->fs_identity_set), so the
+ * kernel itself checks every directory on the path and follows symlinks as the client, and no
+ * file can be swapped in between a check and the load: the agent (root) loads only what the
+ * client could read. Shipped policies (a name, no '/') are the agent's own files. */
+struct as_client {
+    bool on;
+    int nr_saved;
+    gid_t saved[LIVE_CTL_MAX_GROUPS];
+};
+
+static void as_client_end(struct req_ctx *r, struct as_client *s)
 {
-    if (r->peer->uid == 0 || !strchr(source, '/'))
+    if (!s->on)
+        return;
+    const struct live_os *os = r->d->os;
+    int rc = os->fs_identity_set(os->geteuid(), getegid(), s->saved, s->nr_saved);
+    if (rc) /* cannot happen to root; a thread left with a user's file access would fail loudly */
+        fprintf(stderr, "bpfmm agent: cannot restore its own file access: %s\n", strerror(-rc));
+    s->on = false;
+}
+
+static int as_client_begin(struct req_ctx *r, const char *source, struct as_client *s)
+{
+    s->on = false;
+    if (r->peer->uid == 0 || !source || !strchr(source, '/'))
         return 0;
-    struct stat sb;
-    if (stat(source, &sb)) {
-        int e = errno;
-        snprintf(r->err, sizeof(r->err), "policy file %s: %s", source, strerror(e));
-        return -e;
-    }
-    bool ok = sb.st_uid == r->peer->uid   ? (sb.st_mode & S_IRUSR)
-              : sb.st_gid == r->peer->gid ? (sb.st_mode & S_IRGRP)
-                                          : (sb.st_mode & S_IROTH);
-    if (!ok) {
+    const struct live_os *os = r->d->os;
+    int n = os->getgroups(s->saved, LIVE_CTL_MAX_GROUPS);
+    int rc = n < 0 ? n
+                   : os->fs_identity_set(r->peer->uid, r->peer->gid, r->peer->groups,
+                                         r->peer->nr_groups);
+    if (rc) {
+        if (n >= 0) {
+            s->nr_saved = n;
+            s->on = true;
+            as_client_end(r, s);
+        }
         snprintf(r->err, sizeof(r->err),
-                 "permission denied: uid %u may not read policy file %s, so the agent will not "
-                 "load it for you",
-                 (unsigned)r->peer->uid, source);
-        return -EACCES;
+                 "cannot open policy file %s as uid %u: %s (an agent not running as root "
+                 "cannot load files for other users; ask root, or use a shipped policy)",
+                 source, (unsigned)r->peer->uid, strerror(-rc));
+        return rc;
     }
+    s->nr_saved = n;
+    s->on = true;
+    /* Opened once here too, for a message that says whose access was refused. */
+    int fd = os->open(source, O_RDONLY);
+    if (fd < 0) {
+        as_client_end(r, s);
+        snprintf(r->err, sizeof(r->err),
+                 "%s: policy file %s: uid %u cannot open it, so the agent will not load it "
+                 "for you",
+                 fd == -EACCES ? "permission denied" : strerror(-fd), source,
+                 (unsigned)r->peer->uid);
+        return fd;
+    }
+    os->close(fd);
     return 0;
 }
 
@@ -206,9 +245,11 @@ static int resolve_policy(struct req_ctx *r, struct json_object *req, bool may_l
                  name ? name : policy);
         return -ENOENT;
     }
-    if ((rc = may_read_path(r, policy)))
+    struct as_client ac;
+    if ((rc = as_client_begin(r, policy, &ac)))
         return rc;
     rc = dpolicy_add(r->d, name, policy, ro, nro, id, r->err, sizeof(r->err));
+    as_client_end(r, &ac);
     if (!rc)
         *loaded = true;
     return rc;
@@ -331,7 +372,7 @@ static struct json_object *op_update(struct req_ctx *r, struct json_object *req)
     if ((rc = find_loaded(r, req, &p)) ||
         (rc = live_ctl_get_str(req, "file", false, &file, r->err, sizeof(r->err))) ||
         (rc = live_ctl_get_strv(req, "rodata", ro, MAX_RODATA, &nro, r->err, sizeof(r->err))) ||
-        (rc = may_change_policy(r, p->id, p->name)) || (file && (rc = may_read_path(r, file))))
+        (rc = may_change_policy(r, p->id, p->name)))
         return fail(r, rc);
     bool have_ro = json_object_object_get_ex(req, "rodata", &rov) && rov;
     /* No new file and no knobs: reload the same object with the same knobs. A new file
@@ -339,7 +380,11 @@ static struct json_object *op_update(struct req_ctx *r, struct json_object *req)
     const char *const *use_ro = have_ro || file ? ro : (const char *const *)p->rodata;
     unsigned use_nro = have_ro || file ? nro : p->nr_rodata;
     uint32_t id = p->id;
+    struct as_client ac;
+    if ((rc = as_client_begin(r, file, &ac)))
+        return fail(r, rc);
     rc = live_agent_policy_update(r->d->agent, id, file, use_ro, use_nro, r->err, sizeof(r->err));
+    as_client_end(r, &ac);
     if (rc)
         return fail(r, rc);
     p = dreg_by_id(r->d, id);

@@ -1,9 +1,10 @@
 /*
  * The live backend's OS layer: every raw Linux call the agent makes (pidfds, process_madvise,
  * /proc and sysfs files, the PAGEMAP_SCAN and PROCMAP_QUERY ioctls, prctl, uname, capget,
- * memory and child processes for probes, the clock) goes through one table of function
- * pointers, so that the logic above it (probe, proc, vma, smaps, scan, and the agent's
- * decide/act/budget) can be tested with a fake. This header owns the table's contract and a
+ * memory and child processes for probes, the file-system identity for opening a client's
+ * file, the clock) goes through one table of function pointers, so that the logic above it
+ * (probe, proc, vma, smaps, scan, and the agent's decide/act/budget) can be tested with a
+ * fake. This header owns the table's contract and a
  * few helpers built only on the table; os_linux.c owns the real implementation.
  *
  * Conventions of every entry: the shape of the Linux call it stands for, but failures return
@@ -65,6 +66,15 @@ struct live_os {
     /* Effective capabilities of the calling thread as a bit mask (bit n = capability n). */
     int (*capget_effective)(uint64_t *caps);
     uid_t (*geteuid)(void);
+
+    /* --- file access on another user's behalf (the daemon loads a client's policy file) ---
+     * Sets the calling thread's file-system identity - fsuid, fsgid, supplementary groups -
+     * so that the kernel checks its opens as that user's. Only this thread changes (raw
+     * syscalls: glibc's setgroups would change every thread). 0, or -EPERM when the caller
+     * may not (not root), with nothing changed that matters. */
+    int (*fs_identity_set)(uid_t uid, gid_t gid, const gid_t *groups, int nr_groups);
+    /* getgroups(2): the number of supplementary groups written, or -errno. */
+    int (*getgroups)(gid_t *groups, int max);
 
     /* --- memory of our own (feature probes) --- */
     void *(*mmap_anon)(size_t len); /* private anonymous read-write; NULL + errno */

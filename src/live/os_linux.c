@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <signal.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,6 +162,25 @@ static uint64_t lx_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int lx_fs_identity_set(uid_t uid, gid_t gid, const gid_t *groups, int nr_groups)
+{
+    if (syscall(SYS_setgroups, (size_t)nr_groups, groups))
+        return -errno;
+    /* setfsuid/setfsgid report failure only by not changing: ask again with -1 (no change). */
+    syscall(SYS_setfsgid, gid);
+    syscall(SYS_setfsuid, uid);
+    if ((uid_t)syscall(SYS_setfsuid, (uid_t)-1) != uid ||
+        (gid_t)syscall(SYS_setfsgid, (gid_t)-1) != gid)
+        return -EPERM;
+    return 0;
+}
+
+static int lx_getgroups(gid_t *groups, int max)
+{
+    int n = getgroups(max, groups);
+    return n < 0 ? -errno : n;
+}
+
 const struct live_os live_os_linux = {
     .name = "linux",
     .pidfd_open = lx_pidfd_open,
@@ -179,6 +199,8 @@ const struct live_os live_os_linux = {
     .uname = lx_uname,
     .capget_effective = lx_capget_effective,
     .geteuid = lx_geteuid,
+    .fs_identity_set = lx_fs_identity_set,
+    .getgroups = lx_getgroups,
     .mmap_anon = lx_mmap_anon,
     .munmap = lx_munmap,
     .madvise = lx_madvise,
