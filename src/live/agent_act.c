@@ -250,8 +250,8 @@ static void split_failed(live_agent_t *a, struct agent_proc *p, const uint32_t *
 {
     const struct live_act_iov *m = &a->batch.meta[idx];
     bool *huge = calloc(m->blocks, sizeof(*huge));
-    if (!huge || live_act_verify(a->sc, p->h, &p->vmas, m->start, m->blocks, a->page_size, huge))
-        memset(huge, 0, huge ? m->blocks * sizeof(*huge) : 0);
+    if (huge && live_act_verify(a->sc, p->h, &p->vmas, m->start, m->blocks, a->page_size, huge))
+        memset(huge, 0, m->blocks * sizeof(*huge));
     bool first = true;
     for (uint32_t k = 0; k < m->blocks; k++) {
         struct live_cand *c = &p->cands.c[blk[m->tag + k]];

@@ -351,6 +351,7 @@ live_prom_http_t *live_prom_http_open(const char *addr, live_prom_text_fn get_te
     }
     h->get_text = get_text;
     h->arg = arg;
+    h->ep = -1;
     h->lfd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (h->lfd < 0 || setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
@@ -372,6 +373,8 @@ fail:
     freeaddrinfo(res);
     if (h->lfd >= 0)
         close(h->lfd);
+    if (h->ep >= 0)
+        close(h->ep);
     free(h);
     errno = -rc;
     return NULL;

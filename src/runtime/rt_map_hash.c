@@ -198,7 +198,9 @@ static bool bucket_trylock(struct htab_bucket *b)
                 atomic_compare_exchange_weak_explicit(&b->lock, &z, 1, memory_order_acquire,
                                                       memory_order_relaxed))
                 return true;
-            __builtin_ia32_pause();
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause(); /* a spin-wait hint; other architectures just spin */
+#endif
         }
         if (y < HTAB_LOCK_YIELDS)
             sched_yield(); /* async-signal-safe; the holder may be another, descheduled thread */

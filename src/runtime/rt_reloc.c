@@ -420,7 +420,7 @@ static int build_prog(struct ctx *c, const struct func *main, struct bpfmm_rt_pr
             call_target(c, f, i, &in[i], &tsh, &t);
             if (tsh == f->shndx && t >= f->start && t < (int64_t)f->start + f->len)
                 continue; /* recursion into its own body: left to the verifier */
-            bool inside;
+            bool inside = false;
             const struct func *tf =
                 t >= 0 && t <= UINT32_MAX ? func_at(c, tsh, (uint32_t)t, &inside) : NULL;
             if (!tf) {
