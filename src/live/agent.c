@@ -689,8 +689,18 @@ int live_agent_on_exec(live_agent_t *a, pid_t tgid)
         agent_proc_invalidate(a, p, true);
         if (p->h)
             live_proc_refresh_comm(p->h);
+        p->own_mm = a->o.fork_events; /* a new mm: nothing in it is anyone else's */
     }
     return 0;
+}
+
+void live_agent_events_lost(live_agent_t *a)
+{
+    for (size_t i = 0; i < a->nprocs; i++)
+        if (a->procs[i]->own_mm) {
+            a->procs[i]->own_mm = false;
+            agent_proc_invalidate(a, a->procs[i], false);
+        }
 }
 
 int live_agent_on_exit(live_agent_t *a, pid_t tgid)

@@ -120,6 +120,12 @@ struct live_agent_opts {
     uint64_t (*cpu_ns)(void *arg);
     pid_t self_pid;     /* never covered by a global policy; 0: getpid() */
     uint32_t max_procs; /* processes followed at most; 0: 1 << 16 */
+    /* The caller feeds every fork and exec of followed processes to live_agent_on_fork/exec
+     * (a lifecycle source) and calls live_agent_events_lost() when some may have been missed.
+     * Then a process seen to exec, and not to fork since, provably maps no anonymous page
+     * another process maps (with KSM idle), and nr_shared is not read for it: 0 exactly,
+     * without the ~8 ms/GiB pagemap walk. false (attach by pid only): always read. */
+    bool fork_events;
 };
 
 /* Who asked (the control client's SO_PEERCRED): a policy cannot act on a process the caller
@@ -206,6 +212,9 @@ void live_agent_global_clear(live_agent_t *a);
 int live_agent_on_fork(live_agent_t *a, pid_t parent, pid_t child, uint64_t start_time);
 int live_agent_on_exec(live_agent_t *a, pid_t tgid);
 int live_agent_on_exit(live_agent_t *a, pid_t tgid);
+/* Some fork or exec events may have been missed (lost records, a rescan finding unannounced
+ * children): no process's memory is assumed unshared until it is seen to exec again. */
+void live_agent_events_lost(live_agent_t *a);
 
 /* --- Running ------------------------------------------------------------------------------- */
 
@@ -258,6 +267,9 @@ struct live_agent_counters {
     uint64_t decisions;    /* policy calls */
     uint64_t refused;      /* policy calls that refused the PMD order */
     uint64_t budget_waits; /* times a ready batch waited for the budget */
+    /* scans under a policy that reads nr_shared which needed no pagemap walk for it: the
+     * process was seen to exec and not to fork since (opts.fork_events), KSM idle */
+    uint64_t shared_unread_scans;
 };
 
 struct live_agent_proc_status {

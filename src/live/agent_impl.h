@@ -75,6 +75,9 @@ struct agent_proc {
 
     uint64_t anon_rss, anon_huge;
     struct live_agent_counters c;
+    /* Seen to exec (opts.fork_events) and not to fork since: no anonymous page of its can be
+     * mapped by another process but through KSM (a fork is the only other way). */
+    bool own_mm;
 };
 
 struct live_agent {

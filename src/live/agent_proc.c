@@ -139,6 +139,7 @@ void agent_proc_invalidate(live_agent_t *a, struct agent_proc *p, bool mm_change
 
 void agent_proc_forked(live_agent_t *a, struct agent_proc *p)
 {
+    p->own_mm = false;
     p->have_smaps = false;
     agent_proc_invalidate(a, p, false);
 }
@@ -361,6 +362,18 @@ static size_t mark_unknown_shared(struct agent_proc *p, bool on)
     return n;
 }
 
+/* KSM merges pages across processes without a fork: a process's memory is provably its own
+ * only while KSM merges nothing (not running, no merged page anywhere) or is not built in. */
+static bool ksm_idle(live_agent_t *a)
+{
+    uint64_t run = 0, shared = 0;
+    int rc = live_os_read_u64(a->os, "/sys/kernel/mm/ksm/run", &run);
+    if (rc == -ENOENT)
+        return true;
+    return !rc && run == 0 &&
+           !live_os_read_u64(a->os, "/sys/kernel/mm/ksm/pages_shared", &shared) && shared == 0;
+}
+
 static void account_scan(live_agent_t *a, struct agent_proc *p)
 {
     uint64_t scanned = 0, huge = 0;
@@ -439,15 +452,20 @@ static void scan_and_decide(live_agent_t *a, struct agent_proc *p,
     live_marks_prune(&p->marks, &p->vmas);
     live_marks_prune(&p->vma_marks, &p->vmas);
 
+    bool count_shared = prog->reads_shared && !(p->own_mm && ksm_idle(a));
     struct live_scan_opts so = {
         .sz = sizeof(so),
-        .shared = prog->reads_shared ? LIVE_SHARED_IF_SMAPS : LIVE_SHARED_NONE,
+        .shared = count_shared ? LIVE_SHARED_IF_SMAPS : LIVE_SHARED_NONE,
     };
-    if (prog->reads_shared)
+    if (count_shared)
         mark_unknown_shared(p, true);
     err = live_scan_process(a->sc, p->h, &p->vmas, &so, &p->res);
-    if (prog->reads_shared)
+    if (count_shared)
         mark_unknown_shared(p, false);
+    if (!count_shared && prog->reads_shared) {
+        p->c.shared_unread_scans++;
+        a->total.shared_unread_scans++;
+    }
     if (err) {
         p->have_res = false;
         proc_fail(a, p, err, now);

@@ -89,9 +89,26 @@ static void agent_trace(void *arg, const char *policy, pid_t pid, const char *ms
 
 /* --- lifecycle events -------------------------------------------------------------------- */
 
+/* Events may have been missed (dropped records, a rescan finding children no event announced,
+ * a child the kernel could not register): the engine then stops assuming that processes it
+ * saw exec share no memory (live_agent_events_lost). */
+static void lc_check_lost(struct live_daemon *d)
+{
+    struct live_lifecycle_stats st = {.sz = sizeof(st)};
+    if (live_lifecycle_get_stats(d->lc, &st))
+        return;
+    uint64_t gaps = st.lost + st.reconciles + st.rescan_found + st.insert_fails;
+    if (gaps != d->lc_gaps) {
+        d->lc_gaps = gaps;
+        live_agent_events_lost(d->agent);
+    }
+}
+
 static void on_lc_event(void *arg, const struct live_lc_event *ev)
 {
     struct live_daemon *d = arg;
+    if (ev->flags & (LIVE_LC_EV_RESCAN | LIVE_LC_EV_RECONCILE))
+        live_agent_events_lost(d->agent); /* made up after a gap: what else was missed? */
     int rc = live_lifecycle_scope_apply(live_agent_scope(d->agent), ev);
     if (rc == -ENOENT) {
         /* the policy was removed while the event was in flight */
@@ -227,6 +244,7 @@ live_daemon_t *live_daemon_new(const struct live_daemon_opts *o, char *err, size
     ao.log = agent_log;
     ao.trace = agent_trace;
     ao.arg = d;
+    ao.fork_events = true; /* the lifecycle below feeds them; lc_check_lost() reports gaps */
     d->agent = live_agent_new(&ao, err, err_size);
     if (!d->agent) {
         rc = -errno;
@@ -475,6 +493,7 @@ int live_daemon_run(live_daemon_t *d)
                 int r = live_lifecycle_poll(d->lc, 0);
                 if (r < 0)
                     dlog(d, DLOG_WARN, "lifecycle: %s", strerror(-r));
+                lc_check_lost(d);
                 /* new processes want a scan */
                 next = 0;
                 break;

@@ -36,6 +36,7 @@ struct live_daemon {
     const struct live_features *f;
     live_agent_t *agent;
     live_lifecycle_t *lc;
+    uint64_t lc_gaps; /* lifecycle gap counters last seen (lc_check_lost) */
     live_ctl_t *ctl;
     live_prom_http_t *http;
     int ep, sfd;

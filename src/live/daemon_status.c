@@ -61,6 +61,7 @@ static struct json_object *counters_json(const struct live_agent_counters *c)
     JADD(o, "decisions", JI(c->decisions));
     JADD(o, "refused", JI(c->refused));
     JADD(o, "budget_waits", JI(c->budget_waits));
+    JADD(o, "shared_unread_scans", JI(c->shared_unread_scans));
     return o;
 }
 

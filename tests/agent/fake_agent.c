@@ -182,6 +182,25 @@ static int f_open(const char *path, int flags)
         }
         return fd;
     }
+    if (!strncmp(path, "/sys/kernel/mm/ksm/", 19)) {
+        unsigned v;
+        if (fa.ksm_absent)
+            return -ENOENT;
+        if (!strcmp(path + 19, "run"))
+            v = fa.ksm_run;
+        else if (!strcmp(path + 19, "pages_shared"))
+            v = fa.ksm_pages_shared;
+        else
+            return -ENOENT;
+        int fd = new_fd(FK_TEXT, 0);
+        if (fd >= 0) {
+            char buf[32];
+            snprintf(buf, sizeof(buf), "%u\n", v);
+            fds[fd - FD0].text = strdup(buf);
+            fds[fd - FD0].len = strlen(buf);
+        }
+        return fd;
+    }
     if (sscanf(path, "/proc/%d%63s", &pid, rest) >= 1 && !rest[0]) {
         struct fa_proc *p = fa_proc(pid);
         return p && p->exists ? new_fd(FK_DIR, pid) : -ENOENT;

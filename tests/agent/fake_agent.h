@@ -83,6 +83,9 @@ struct fa_state {
     struct fa_call calls[FA_MAX_CALLS];
     unsigned ncalls;
     unsigned smaps_reads, clear_refs, pagemap_scans, preads;
+    /* /sys/kernel/mm/ksm/{run,pages_shared}; ksm_absent: no such files (no CONFIG_KSM) */
+    bool ksm_absent;
+    unsigned ksm_run, ksm_pages_shared;
 };
 
 extern struct fa_state fa;
