@@ -167,6 +167,7 @@ static struct json_object *proc_json(struct live_daemon *d, const struct live_ag
     JADD(o, "scanned_bytes", JI(s->c.bytes_scanned));
     JADD(o, "decisions", JI(s->c.decisions));
     JADD(o, "refused", JI(s->c.refused));
+    JADD(o, "shared_unread_scans", JI(s->c.shared_unread_scans));
     JADD(o, "candidates", JI(s->candidates));
     JADD(o, "marked", JI(s->marked));
     if (s->last_scan_ns)

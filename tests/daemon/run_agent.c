@@ -1,7 +1,9 @@
 /*
  * `bpfmm run` with a running agent asks it to attach the command before exec: the agent's
  * status lists the command under the policy, bpfmm run says so on stderr (unless --quiet),
- * and the command's exit status is still bpfmm run's.
+ * and the command's exit status is still bpfmm run's. Under a policy that reads nr_shared
+ * ("default"), the agent, having seen the command exec and not fork, scans it without reading
+ * nr_shared from pagemap (shared_unread_scans); a process attached by pid gets the exact count.
  */
 #include "daemon_test.h"
 
@@ -47,6 +49,41 @@ int main(void)
     CHECK_STR_CONTAINS(err, D.sock);
     CHECK(DT_WAIT(!dt_listed(pid), 10));
     fclose(f);
+
+    /* "default" reads nr_shared: not read for the launched command, read for an attached one */
+    run = fork();
+    CHECK_GE(run, 0);
+    if (run == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(dt_bpfmm(), dt_bpfmm(), "run", "--agent", "--socket", D.sock, "--policy", "default",
+              "--", dt_bpfmm(), "workload", "--size", "16M", "--hold", (char *)NULL);
+        _exit(98);
+    }
+    dt_track(run);
+    struct dt_wl w;
+    dt_workload(&w, "--size", "16M", "--hold");
+    char wp[16];
+    snprintf(wp, sizeof(wp), "%d", (int)w.pid);
+    CHECK_EQ(dt_ctl(line, sizeof(line), "attach", "--pid", wp, "--policy", "default", NULL), 0);
+    CHECK(DT_WAIT(dt_proc_num(w.pid, "collapses") >= 8, 60));
+    CHECK_EQ(dt_proc_num(w.pid, "shared_unread_scans"), 0);
+    /* the launched one: the agent lists it once it has exec'd */
+    pid_t launched = 0;
+    for (double t0 = dt_now(); !launched && dt_now() - t0 < 30; dt_sleep_ms(50)) {
+        struct json_object *st = dt_status(), *ps = dt_get(st, "processes");
+        for (size_t i = 0; ps && i < json_object_array_length(ps); i++) {
+            pid_t q = (pid_t)dt_num(json_object_array_get_idx(ps, i), "pid");
+            if (q != w.pid)
+                launched = q;
+        }
+        json_object_put(st);
+    }
+    CHECK_MSG(launched, "the launched workload never appeared in the status");
+    CHECK(DT_WAIT(dt_proc_num(launched, "collapses") >= 8, 60));
+    CHECK_GE(dt_proc_num(launched, "shared_unread_scans"), 1);
+    kill(run, SIGTERM);
     printf("ok\n");
     return 0;
 }
