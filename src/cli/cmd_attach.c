@@ -40,6 +40,38 @@ static int add_rodata(struct common *c, const char *what, const char *kv)
     return 0;
 }
 
+/* The options every client command shares (--socket, --json, --rodata, -h, and unknown ones).
+ * Returns OPT_OWN when ch is the command's own option, OPT_NEXT when it was handled, or
+ * OPT_EXIT with the command's exit code in *rc. */
+enum { OPT_OWN, OPT_NEXT, OPT_EXIT };
+static int common_opt(struct common *c, int ch, const char *what, void (*usage)(FILE *), int *rc)
+{
+    switch (ch) {
+    case O_SOCKET:
+        c->socket = optarg;
+        return OPT_NEXT;
+    case O_JSON:
+        c->json = true;
+        return OPT_NEXT;
+    case O_RODATA:
+        if (add_rodata(c, what, optarg)) {
+            *rc = CLI_EXIT_USAGE;
+            return OPT_EXIT;
+        }
+        return OPT_NEXT;
+    case 'h':
+        usage(stdout);
+        *rc = CLI_EXIT_OK;
+        return OPT_EXIT;
+    case '?':
+    case ':':
+        usage(stderr);
+        *rc = CLI_EXIT_USAGE;
+        return OPT_EXIT;
+    }
+    return OPT_OWN;
+}
+
 static void add_rodata_json(struct json_object *req, const struct common *c)
 {
     if (!c->have_rodata)
@@ -136,14 +168,13 @@ static int cmd_attach(int argc, char **argv)
                                          {"name", required_argument, NULL, O_NAME},
                                          {0}};
     optind = 1;
-    for (int ch; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+    for (int ch, rc; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        int k = common_opt(&c, ch, "attach", attach_usage, &rc);
+        if (k == OPT_EXIT)
+            return rc;
+        if (k == OPT_NEXT)
+            continue;
         switch (ch) {
-        case O_SOCKET:
-            c.socket = optarg;
-            break;
-        case O_JSON:
-            c.json = true;
-            break;
         case O_PID:
             if (parse_pid("attach", optarg, &pid))
                 return CLI_EXIT_USAGE;
@@ -154,13 +185,6 @@ static int cmd_attach(int argc, char **argv)
         case O_NAME:
             name = optarg;
             break;
-        case O_RODATA:
-            if (add_rodata(&c, "attach", optarg))
-                return CLI_EXIT_USAGE;
-            break;
-        case 'h':
-            attach_usage(stdout);
-            return CLI_EXIT_OK;
         default:
             attach_usage(stderr);
             return CLI_EXIT_USAGE;
@@ -208,14 +232,13 @@ static int cmd_detach(int argc, char **argv)
                                          {"policy", required_argument, NULL, O_POLICY},
                                          {0}};
     optind = 1;
-    for (int ch; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+    for (int ch, rc; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        int k = common_opt(&c, ch, "detach", detach_usage, &rc);
+        if (k == OPT_EXIT)
+            return rc;
+        if (k == OPT_NEXT)
+            continue;
         switch (ch) {
-        case O_SOCKET:
-            c.socket = optarg;
-            break;
-        case O_JSON:
-            c.json = true;
-            break;
         case O_PID:
             if (parse_pid("detach", optarg, &pid))
                 return CLI_EXIT_USAGE;
@@ -223,9 +246,6 @@ static int cmd_detach(int argc, char **argv)
         case O_POLICY:
             policy = optarg;
             break;
-        case 'h':
-            detach_usage(stdout);
-            return CLI_EXIT_OK;
         default:
             detach_usage(stderr);
             return CLI_EXIT_USAGE;
@@ -277,27 +297,19 @@ static int cmd_update(int argc, char **argv)
                                          {"rodata", required_argument, NULL, O_RODATA},
                                          {0}};
     optind = 1;
-    for (int ch; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+    for (int ch, rc; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        int k = common_opt(&c, ch, "update", update_usage, &rc);
+        if (k == OPT_EXIT)
+            return rc;
+        if (k == OPT_NEXT)
+            continue;
         switch (ch) {
-        case O_SOCKET:
-            c.socket = optarg;
-            break;
-        case O_JSON:
-            c.json = true;
-            break;
         case O_POLICY:
             policy = optarg;
             break;
         case O_FILE:
             file = optarg;
             break;
-        case O_RODATA:
-            if (add_rodata(&c, "update", optarg))
-                return CLI_EXIT_USAGE;
-            break;
-        case 'h':
-            update_usage(stdout);
-            return CLI_EXIT_OK;
         default:
             update_usage(stderr);
             return CLI_EXIT_USAGE;
@@ -343,21 +355,13 @@ static int cmd_global(int argc, char **argv)
     static const struct option opts[] = {
         COMMON_LONGOPTS, {"rodata", required_argument, NULL, O_RODATA}, {0}};
     optind = 1;
-    for (int ch; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+    for (int ch, rc; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        int k = common_opt(&c, ch, "global", global_usage, &rc);
+        if (k == OPT_EXIT)
+            return rc;
+        if (k == OPT_NEXT)
+            continue;
         switch (ch) {
-        case O_SOCKET:
-            c.socket = optarg;
-            break;
-        case O_JSON:
-            c.json = true;
-            break;
-        case O_RODATA:
-            if (add_rodata(&c, "global", optarg))
-                return CLI_EXIT_USAGE;
-            break;
-        case 'h':
-            global_usage(stdout);
-            return CLI_EXIT_OK;
         default:
             global_usage(stderr);
             return CLI_EXIT_USAGE;
@@ -418,23 +422,19 @@ static int cmd_map(int argc, char **argv)
                                          {"flags", required_argument, NULL, O_FLAGS},
                                          {0}};
     optind = 1;
-    for (int ch; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+    for (int ch, rc; (ch = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        int k = common_opt(&c, ch, "map", map_usage, &rc);
+        if (k == OPT_EXIT)
+            return rc;
+        if (k == OPT_NEXT)
+            continue;
         switch (ch) {
-        case O_SOCKET:
-            c.socket = optarg;
-            break;
-        case O_JSON:
-            c.json = true;
-            break;
         case O_POLICY:
             policy = optarg;
             break;
         case O_FLAGS:
             flags = optarg;
             break;
-        case 'h':
-            map_usage(stdout);
-            return CLI_EXIT_OK;
         default:
             map_usage(stderr);
             return CLI_EXIT_USAGE;
