@@ -114,17 +114,25 @@ int live_proc_write(struct live_proc *p, const char *name, const char *text)
     return r < 0 ? (int)r : (r == (ssize_t)n ? 0 : -EIO);
 }
 
+/* Reads a small /proc/PID file (one read) into buf, NUL-terminated: its length, or -errno. */
+static ssize_t read_small(struct live_proc *p, const char *name, char *buf, size_t size)
+{
+    int fd = live_proc_openat(p, name, O_RDONLY);
+    if (fd < 0)
+        return fd;
+    ssize_t n = p->os->read(fd, buf, size - 1);
+    p->os->close(fd);
+    if (n >= 0)
+        buf[n] = 0;
+    return n;
+}
+
 static int read_stat(struct live_proc *p, uint64_t *start_time)
 {
     char buf[1024];
-    int fd = live_proc_openat(p, "stat", O_RDONLY);
-    if (fd < 0)
-        return fd;
-    ssize_t n = p->os->read(fd, buf, sizeof(buf) - 1);
-    p->os->close(fd);
+    ssize_t n = read_small(p, "stat", buf, sizeof(buf));
     if (n < 0)
         return (int)n;
-    buf[n] = 0;
     return live_parse_stat(buf, p->comm, sizeof(p->comm), start_time);
 }
 
@@ -287,11 +295,7 @@ ssize_t live_proc_madvise(struct live_proc *p, const struct iovec *iov, size_t n
 int live_proc_refresh_comm(struct live_proc *p)
 {
     char buf[64];
-    int fd = live_proc_openat(p, "comm", O_RDONLY);
-    if (fd < 0)
-        return fd;
-    ssize_t n = p->os->read(fd, buf, sizeof(buf) - 1);
-    p->os->close(fd);
+    ssize_t n = read_small(p, "comm", buf, sizeof(buf));
     if (n < 0)
         return (int)n;
     while (n > 0 && buf[n - 1] == '\n')
@@ -306,14 +310,9 @@ int live_proc_refresh_comm(struct live_proc *p)
 int live_proc_statm(struct live_proc *p, struct live_statm *st)
 {
     char buf[256];
-    int fd = live_proc_openat(p, "statm", O_RDONLY);
-    if (fd < 0)
-        return fd;
-    ssize_t n = p->os->read(fd, buf, sizeof(buf) - 1);
-    p->os->close(fd);
+    ssize_t n = read_small(p, "statm", buf, sizeof(buf));
     if (n < 0)
         return (int)n;
-    buf[n] = 0;
     unsigned long long v[7];
     if (sscanf(buf, "%llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
                &v[6]) != 7)
