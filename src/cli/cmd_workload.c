@@ -69,63 +69,64 @@ static void on_signal(int sig)
 
 static void usage(FILE *o)
 {
-    fputs(
-        "usage: bpfmm workload [OPTIONS]\n\n"
-        "A target process for tests, the demo and benchmarks: maps a 2 MiB-aligned anonymous\n"
-        "region, fills it with 4 KiB pages, prints a ready line, then optionally accesses it\n"
-        "at random and holds until killed.\n\n"
-        "options:\n"
-        "  --size SIZE            region size (default 1G; K, M, G suffixes; rounded up to 2M)\n"
-        "  --sparse               touch one page (the first) per 2 MiB instead of every page\n"
-        "  --touch write|read     write each touched page (default), or only read it (read\n"
-        "                         faults map the shared zero page)\n"
-        "  --pattern              fill with a verifiable pattern; verify every byte on SIGUSR1\n"
-        "                         and at exit (untouched pages must read as zero); exit 1 on a\n"
-        "                         mismatch\n"
-        "  --guard N              install a guard page (MADV_GUARD_INSTALL) in N ranges, spread\n"
-        "                         evenly (ready line: guard_stride, guard_page)\n"
-        "  --hugepage             MADV_HUGEPAGE the region before filling (THP at fault)\n"
-        "  --hugepage-after-fill  MADV_HUGEPAGE the region after filling it with 4 KiB pages\n"
-        "                         (khugepaged may then collapse it; with enabled=madvise it\n"
-        "                         ignores unadvised memory)\n"
-        "  --nohugepage           MADV_NOHUGEPAGE the region (collapse will be refused)\n"
-        "  --sparse-size SIZE     also map a sparse region of SIZE above the region, in a VMA\n"
-        "                         of its own, with one written page per 2 MiB (advised like the\n"
-        "                         region; never accessed at random)\n"
-        "  --fault-probe US       a thread faults a fresh 4 KiB page every US microseconds in a\n"
-        "                         2 MiB block at the end of the region's VMA (vma=same), and\n"
-        "                         another, the control, in a block in a VMA of its own\n"
-        "                         (vma=other); each reports its worst fault every --report-ms\n"
-        "                         (MADV_DONTNEED of its pages every 128 faults; SCHED_FIFO if\n"
-        "                         allowed)\n"
-        "  --thp-at-fault allow   do not prevent THP at fault (default: prevent it, see below)\n"
-        "  --name NAME            name the region [anon:NAME] (needs CONFIG_ANON_VMA_NAME)\n"
-        "  --random-access SECS   after the fill, random 8-byte accesses for SECS seconds\n"
-        "                         (read-modify-write; read-only with --pattern or --touch read)\n"
-        "  --report-ms MS         print a rate line every MS ms while accessing, and a probe\n"
-        "                         line as often (default 1000; 0: only the final line)\n"
-        "  --ready-fd FD          also write the ready line to FD, then close it\n"
-        "  --hold                 wait until SIGTERM/SIGINT after everything (SIGUSR1 verifies)\n\n"
-        "output (stdout, one line each, key=value):\n"
-        "  ready pid= addr= size= page_size= pmd_size= ranges= touched_pages= thp_at_fault=\n"
-        "        guards= guard_stride= guard_page= pattern= advised= sparse_addr= sparse_size=\n"
-        "        sparse_touched_pages= probe_addr= probe_other_addr= probe_sched=\n"
-        "        (addresses 0x0 when absent; probe_sched: fifo when the probes could run\n"
-        "        SCHED_FIFO, other, or none)\n"
-        "  rate t= accesses= accesses_per_s= mono= dt= cpu= accesses_per_cpu_s=\n"
-        "                                                (periodically while accessing)\n"
-        "  probe mono= dt= faults= max_us= vma=same|other   (periodically with --fault-probe)\n"
-        "  random_access seconds= accesses= accesses_per_s=\n"
-        "  verify ok bytes=  |  verify FAIL offset= expected= got=\n"
-        "mono= is CLOCK_MONOTONIC in seconds at the end of the dt= seconds the line covers,\n"
-        "cpu= the accessing thread's CPU seconds in that time;\n"
-        "max_us= is the worst single fault in that time.\n\n"
-        "THP at fault is prevented so that the region starts as 4 KiB pages yet stays\n"
-        "collapsible: nothing is needed when THP enabled=madvise/never (plain anonymous\n"
-        "memory then gets 4 KiB pages); otherwise prctl(PR_SET_THP_DISABLE,\n"
-        "PR_THP_DISABLE_EXCEPT_ADVISED) is used (Linux 6.18). MADV_NOHUGEPAGE is not used for\n"
-        "this because MADV_COLLAPSE refuses such regions.\n",
-        o);
+    fputs("usage: bpfmm workload [OPTIONS]\n\n"
+          "A target process for tests, the demo and benchmarks: maps a 2 MiB-aligned anonymous\n"
+          "region, fills it with 4 KiB pages, prints a ready line, then optionally accesses it\n"
+          "at random and holds until killed.\n\n"
+          "options:\n"
+          "  --size SIZE            region size (default 1G; K, M, G suffixes; rounded up to 2M)\n"
+          "  --sparse               touch one page (the first) per 2 MiB instead of every page\n"
+          "  --touch write|read     write each touched page (default), or only read it (read\n"
+          "                         faults map the shared zero page)\n"
+          "  --pattern              fill with a verifiable pattern; verify every byte on SIGUSR1\n"
+          "                         and at exit (untouched pages must read as zero); exit 1 on a\n"
+          "                         mismatch\n"
+          "  --guard N              install a guard page (MADV_GUARD_INSTALL) in N ranges, spread\n"
+          "                         evenly (ready line: guard_stride, guard_page)\n"
+          "  --hugepage             MADV_HUGEPAGE the region before filling (THP at fault)\n"
+          "  --hugepage-after-fill  MADV_HUGEPAGE the region after filling it with 4 KiB pages\n"
+          "                         (khugepaged may then collapse it; with enabled=madvise it\n"
+          "                         ignores unadvised memory)\n"
+          "  --nohugepage           MADV_NOHUGEPAGE the region (collapse will be refused)\n"
+          "  --sparse-size SIZE     also map a sparse region of SIZE above the region, in a VMA\n"
+          "                         of its own, with one written page per 2 MiB (advised like the\n"
+          "                         region; never accessed at random)\n"
+          "  --fault-probe US       a thread faults a fresh 4 KiB page every US microseconds in a\n"
+          "                         2 MiB block at the end of the region's VMA (vma=same), and\n"
+          "                         another, the control, in a block in a VMA of its own\n"
+          "                         (vma=other); each reports its worst fault every --report-ms\n"
+          "                         (MADV_DONTNEED of its pages every 128 faults; SCHED_FIFO if\n"
+          "                         allowed)\n"
+          "  --thp-at-fault allow   do not prevent THP at fault (default: prevent it, see below)\n"
+          "  --name NAME            name the region [anon:NAME] (needs CONFIG_ANON_VMA_NAME)\n"
+          "  --random-access SECS   after the fill, random 8-byte accesses for SECS seconds\n"
+          "                         (read-modify-write; read-only with --pattern or --touch read)\n"
+          "  --report-ms MS         print a rate line every MS ms while accessing, and a probe\n"
+          "                         line as often (default 1000; 0: only the final line)\n"
+          "  --ready-fd FD          also write the ready line to FD, then close it\n"
+          "  --hold                 wait until SIGTERM/SIGINT after everything (SIGUSR1 verifies)\n"
+          "  --nondumpable          prctl(PR_SET_DUMPABLE, 0) first: only root may then read\n"
+          "                         or act on its memory (tests of the agent's permissions)\n\n"
+          "output (stdout, one line each, key=value):\n"
+          "  ready pid= addr= size= page_size= pmd_size= ranges= touched_pages= thp_at_fault=\n"
+          "        guards= guard_stride= guard_page= pattern= advised= sparse_addr= sparse_size=\n"
+          "        sparse_touched_pages= probe_addr= probe_other_addr= probe_sched=\n"
+          "        (addresses 0x0 when absent; probe_sched: fifo when the probes could run\n"
+          "        SCHED_FIFO, other, or none)\n"
+          "  rate t= accesses= accesses_per_s= mono= dt= cpu= accesses_per_cpu_s=\n"
+          "                                                (periodically while accessing)\n"
+          "  probe mono= dt= faults= max_us= vma=same|other   (periodically with --fault-probe)\n"
+          "  random_access seconds= accesses= accesses_per_s=\n"
+          "  verify ok bytes=  |  verify FAIL offset= expected= got=\n"
+          "mono= is CLOCK_MONOTONIC in seconds at the end of the dt= seconds the line covers,\n"
+          "cpu= the accessing thread's CPU seconds in that time;\n"
+          "max_us= is the worst single fault in that time.\n\n"
+          "THP at fault is prevented so that the region starts as 4 KiB pages yet stays\n"
+          "collapsible: nothing is needed when THP enabled=madvise/never (plain anonymous\n"
+          "memory then gets 4 KiB pages); otherwise prctl(PR_SET_THP_DISABLE,\n"
+          "PR_THP_DISABLE_EXCEPT_ADVISED) is used (Linux 6.18). MADV_NOHUGEPAGE is not used for\n"
+          "this because MADV_COLLAPSE refuses such regions.\n",
+          o);
 }
 
 /* A region size: the common size syntax (bpfmm_policy_parse_size), above 0, at most 1 TiB. */
@@ -463,6 +464,7 @@ static int parse_args(struct wl *w, int argc, char **argv)
         O_REPORT,
         O_READY,
         O_HOLD,
+        O_NONDUMPABLE,
         O_HUGE_AFTER,
         O_SPARSE_SIZE,
         O_PROBE
@@ -481,6 +483,7 @@ static int parse_args(struct wl *w, int argc, char **argv)
         {"report-ms", required_argument, NULL, O_REPORT},
         {"ready-fd", required_argument, NULL, O_READY},
         {"hold", no_argument, NULL, O_HOLD},
+        {"nondumpable", no_argument, NULL, O_NONDUMPABLE},
         {"hugepage-after-fill", no_argument, NULL, O_HUGE_AFTER},
         {"sparse-size", required_argument, NULL, O_SPARSE_SIZE},
         {"fault-probe", required_argument, NULL, O_PROBE},
@@ -561,6 +564,9 @@ static int parse_args(struct wl *w, int argc, char **argv)
         case O_HOLD:
             w->hold = true;
             break;
+        case O_NONDUMPABLE:
+            w->nondumpable = true;
+            break;
         case O_HUGE_AFTER:
             w->advise_after = true;
             break;
@@ -621,6 +627,10 @@ static int cmd_workload(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
+    if (w.nondumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+        cli_error("workload: prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
     prevent_thp_at_fault(&w);
     if (setup_region(&w))
         return CLI_EXIT_FAIL;

@@ -30,6 +30,7 @@ struct probe {
 struct wl {
     uint64_t size, sparse_size;
     bool sparse, read_touch, pattern, hugepage, nohugepage, hold, prevent_thp, advise_after;
+    bool nondumpable;
     unsigned guards;
     double random_s;
     unsigned report_ms, probe_us;

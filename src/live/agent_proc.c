@@ -273,8 +273,24 @@ int agent_caller_may_ptrace(live_agent_t *a, struct live_proc *h, const struct l
     bool ok = true;
     for (int i = 0; i < 3; i++)
         ok &= st.uid[i] == (long)c->uid && st.gid[i] == (long)c->gid;
-    if (ok)
-        return 0;
+    if (ok) {
+        /* ... and the target must be dumpable, which /proc/PID's owner tells. */
+        uid_t ou;
+        gid_t og;
+        r = live_proc_owner(h, &ou, &og);
+        if (!r && ou == c->uid)
+            return 0;
+        if (err && r)
+            snprintf(err, err_size, "attach %d (%s): cannot tell whether it is dumpable: %s",
+                     (int)h->pid, h->comm, live_errno_name(r));
+        else if (err)
+            snprintf(err, err_size,
+                     "attach %d (%s): not permitted: it is not dumpable (PR_SET_DUMPABLE 0, or "
+                     "it changed credentials), so Linux would not let uid %u read it; only "
+                     "root may attach a policy to it",
+                     (int)h->pid, h->comm, (unsigned)c->uid);
+        return r ? r : -EPERM;
+    }
     if (err)
         snprintf(err, err_size,
                  "attach %d (%s): not permitted: the caller (uid %u, gid %u) could not ptrace "

@@ -62,7 +62,8 @@ static int read_ids(pid_t pid, const char *key, unsigned long ids[4])
 }
 
 /* The ptrace rule without capabilities: all of the target's uids are the caller's uid and all
- * of its gids the caller's gid (a set-id program is refused). Root may act on anything. */
+ * of its gids the caller's gid (a set-id program is refused), and it is dumpable. Root may act
+ * on anything. */
 static int may_act_on(struct req_ctx *r, pid_t pid)
 {
     if (r->peer->uid == 0)
@@ -88,6 +89,29 @@ static int may_act_on(struct req_ctx *r, pid_t pid)
                      (int)pid, uids[i], (unsigned)r->peer->uid);
             return -EPERM;
         }
+    /* ... and it must be dumpable: the files in /proc/PID are root's otherwise
+     * (task_dump_owner). */
+    const struct live_os *os = r->d->os;
+    char path[40];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = os->open(path, O_RDONLY);
+    uid_t ou = 0;
+    gid_t og = 0;
+    rc = fd < 0 ? fd : os->fstat_owner(fd, &ou, &og);
+    if (fd >= 0)
+        os->close(fd);
+    if (rc) {
+        snprintf(r->err, sizeof(r->err), "cannot tell whether process %d is dumpable: %s", (int)pid,
+                 strerror(-rc));
+        return rc == -ENOENT ? -ESRCH : rc;
+    }
+    if (ou != r->peer->uid) {
+        snprintf(r->err, sizeof(r->err),
+                 "permission denied: process %d is not dumpable (PR_SET_DUMPABLE 0, or it "
+                 "changed credentials), and uid %u could not ptrace it; ask root",
+                 (int)pid, (unsigned)r->peer->uid);
+        return -EPERM;
+    }
     return 0;
 }
 

@@ -75,6 +75,10 @@ struct live_os {
     int (*fs_identity_set)(uid_t uid, gid_t gid, const gid_t *groups, int nr_groups);
     /* getgroups(2): the number of supplementary groups written, or -errno. */
     int (*getgroups)(gid_t *groups, int max);
+    /* fstat(2)'s owner of an open file. For a file in /proc/PID: the process's effective ids,
+     * or root's when it is not dumpable (the kernel's task_dump_owner; the directory itself
+     * keeps the effective ids). */
+    int (*fstat_owner)(int fd, uid_t *uid, gid_t *gid);
 
     /* --- memory of our own (feature probes) --- */
     void *(*mmap_anon)(size_t len); /* private anonymous read-write; NULL + errno */

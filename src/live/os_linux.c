@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -181,6 +182,16 @@ static int lx_getgroups(gid_t *groups, int max)
     return n < 0 ? -errno : n;
 }
 
+static int lx_fstat_owner(int fd, uid_t *uid, gid_t *gid)
+{
+    struct stat sb;
+    if (fstat(fd, &sb))
+        return -errno;
+    *uid = sb.st_uid;
+    *gid = sb.st_gid;
+    return 0;
+}
+
 const struct live_os live_os_linux = {
     .name = "linux",
     .pidfd_open = lx_pidfd_open,
@@ -201,6 +212,7 @@ const struct live_os live_os_linux = {
     .geteuid = lx_geteuid,
     .fs_identity_set = lx_fs_identity_set,
     .getgroups = lx_getgroups,
+    .fstat_owner = lx_fstat_owner,
     .mmap_anon = lx_mmap_anon,
     .munmap = lx_munmap,
     .madvise = lx_madvise,

@@ -93,6 +93,17 @@ int live_proc_openat(struct live_proc *p, const char *name, int flags)
     return fd;
 }
 
+int live_proc_owner(struct live_proc *p, uid_t *uid, gid_t *gid)
+{
+    /* A file, not the directory: /proc/PID itself keeps the effective ids either way. */
+    int fd = live_proc_openat(p, "stat", O_RDONLY);
+    if (fd < 0)
+        return fd;
+    int r = p->os->fstat_owner(fd, uid, gid);
+    p->os->close(fd);
+    return r;
+}
+
 int live_proc_read(struct live_proc *p, const char *name, struct live_buf *b)
 {
     int fd = live_proc_openat(p, name, O_RDONLY);

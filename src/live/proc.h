@@ -61,6 +61,10 @@ int live_proc_openat(struct live_proc *p, const char *name, int flags);
 int live_proc_read(struct live_proc *p, const char *name, struct live_buf *b);
 /* Writes a string to /proc/PID/<name> (clear_refs). */
 int live_proc_write(struct live_proc *p, const char *name, const char *text);
+/* The owner of the files in /proc/PID: the process's effective uid and gid, or root's when it
+ * is not dumpable (PR_SET_DUMPABLE 0, or a credential change) - Linux then refuses ptrace-mode
+ * reads to anyone but a CAP_SYS_PTRACE holder. */
+int live_proc_owner(struct live_proc *p, uid_t *uid, gid_t *gid);
 
 /* The pagemap fd (opened on first use). -errno. */
 int live_proc_pagemap_fd(struct live_proc *p);

@@ -208,6 +208,19 @@ static int f_open(const char *path, int flags)
     return -ENOENT;
 }
 
+static int f_fstat_owner(int fd, uid_t *uid, gid_t *gid)
+{
+    int s = slot(fd);
+    if (s < 0 || fds[s].kind == FK_FREE || !fds[s].pid)
+        return -EBADF;
+    struct fa_proc *p = fa_proc(fds[s].pid);
+    if (!p || !p->exists)
+        return -ENOENT;
+    *uid = p->nondumpable ? 0 : p->uid;
+    *gid = p->nondumpable ? 0 : p->gid;
+    return 0;
+}
+
 static int f_openat(int dirfd, const char *name, int flags)
 {
     int s = slot(dirfd);
@@ -509,6 +522,7 @@ void fa_init(void)
     fa_os.process_madvise = f_process_madvise;
     fa_os.open = f_open;
     fa_os.openat = f_openat;
+    fa_os.fstat_owner = f_fstat_owner;
     fa_os.read = f_read;
     fa_os.pread = f_pread;
     fa_os.write = f_write;

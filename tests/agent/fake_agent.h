@@ -57,6 +57,7 @@ struct fa_proc {
     bool deny;   /* process_madvise and pagemap: EPERM/EACCES */
     char comm[16];
     unsigned uid, gid;
+    bool nondumpable; /* /proc/PID then belongs to root */
     int thp_enabled;
     uint64_t ticks;
     struct fa_vma v[FA_MAX_VMAS];

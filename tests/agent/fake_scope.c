@@ -2,7 +2,8 @@
  * live_agent_fake_scope: the engine keeps seed 000's scoping through its entry points.
  *   - attach: EBUSY on a second local attach (same or another policy); ESRCH for a pid that
  *     does not exist; ENOENT for an unknown policy; EPERM for a caller that could not ptrace
- *     the target (non-root, not the target's uid/gid); the target's own user may attach;
+ *     the target (non-root, not the target's uid/gid, or a target that is not dumpable); the
+ *     target's own user may attach;
  *   - on_fork: a child of an attached process inherits its policy and is followed at once;
  *     a child recovered with no parent (0) is followed when the scope already governs it;
  *     on_exec keeps it; on_exit forgets it (agent and scope);
@@ -53,6 +54,12 @@ int main(void)
     CHECK_EQ(live_agent_attach(a, id, 100, &root, err, sizeof(err)), -EBUSY);
     CHECK_EQ(live_agent_attach(a, id2, 100, NULL, err, sizeof(err)), -EBUSY);
     CHECK_EQ(live_agent_attach(a, id, 200, &other, err, sizeof(err)), -EPERM);
+    /* the user's own process, but not dumpable: Linux would refuse the user, so do we */
+    u->nondumpable = true;
+    CHECK_EQ(live_agent_attach(a, id, 200, &user, err, sizeof(err)), -EPERM);
+    CHECK_STR_CONTAINS(err, "not dumpable");
+    CHECK(!followed(a, 200));
+    u->nondumpable = false;
     CHECK_EQ(live_agent_attach(a, id, 200, &user, err, sizeof(err)), 0);
     CHECK_EQ(live_agent_attach(a, id, 999, NULL, err, sizeof(err)), -ESRCH);
     CHECK_EQ(live_agent_attach(a, 77, 100, NULL, err, sizeof(err)), -ENOENT);

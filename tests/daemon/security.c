@@ -4,8 +4,8 @@
  *     nor in the group can connect but is refused by the SO_PEERCRED check (EACCES, message);
  *   - with the default 0660, such a client cannot even connect (message);
  *   - a member of the group is served, but may not attach a process it could not ptrace (a
- *     root workload: EPERM), may attach its own, may not set the global policy, and may not
- *     detach a root process.
+ *     root workload: EPERM), may attach its own, but not one of its own that is not dumpable
+ *     (nor detach it), may not set the global policy, and may not detach a root process.
  * Clients run as nobody (setgroups/setgid/setuid in a forked child).
  */
 #include "daemon_test.h"
@@ -53,6 +53,22 @@ int main(void)
         dt_ctl_as(&member, out, sizeof(out), "attach", "--pid", po, "--policy", "default", NULL),
         0);
     CHECK(dt_proc_policy_is(ownw.pid, "default", "local"));
+    /* its own process, but not dumpable: Linux would not let it read that one, so neither may
+     * the agent act on it for the member; root may detach it */
+    struct dt_wl nodump;
+    dt_workload_as(&nodump, NULL, &owner,
+                   (const char *const[]){"--size", "4M", "--hold", "--nondumpable", NULL});
+    char pn[16];
+    snprintf(pn, sizeof(pn), "%d", (int)nodump.pid);
+    CHECK_EQ(
+        dt_ctl_as(&member, out, sizeof(out), "attach", "--pid", pn, "--policy", "default", NULL),
+        1);
+    CHECK_STR_CONTAINS(out, "not dumpable");
+    CHECK(!dt_listed(nodump.pid));
+    CHECK_EQ(dt_ctl(out, sizeof(out), "attach", "--pid", pn, "--policy", "default", NULL), 0);
+    CHECK_EQ(dt_ctl_as(&member, out, sizeof(out), "detach", "--pid", pn, NULL), 1);
+    CHECK_STR_CONTAINS(out, "not dumpable");
+    CHECK_EQ(dt_ctl(out, sizeof(out), "detach", "--pid", pn, NULL), 0);
     /* root attaches the root workload; the member may not detach it */
     CHECK_EQ(dt_ctl(out, sizeof(out), "attach", "--pid", pr, "--policy", "always", NULL), 0);
     CHECK_EQ(dt_ctl_as(&member, out, sizeof(out), "detach", "--pid", pr, NULL), 1);
