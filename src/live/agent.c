@@ -557,7 +557,7 @@ int live_agent_attach(live_agent_t *a, uint32_t id, pid_t pid,
         live_proc_close(h);
         return r == 0 ? -ESRCH : r;
     }
-    r = agent_caller_may_ptrace(a, h, caller, err, err_size);
+    r = agent_caller_may_ptrace(a, h, caller, "attach", err, err_size);
     if (r) {
         live_proc_close(h);
         return r;
@@ -644,6 +644,23 @@ void live_agent_global_clear(live_agent_t *a)
     for (size_t i = 0; i < a->nprocs; i++)
         reconsider(a, a->procs[i]->pid);
     agent_proc_sweep(a);
+}
+
+int live_agent_caller_may_act(live_agent_t *a, pid_t pid, const struct live_agent_creds *caller,
+                              const char *what, char *err, size_t err_size)
+{
+    if (!caller || caller->uid == 0)
+        return 0;
+    char msg[256];
+    struct live_proc *h = live_proc_open(a->os, pid, 0, msg, sizeof(msg));
+    if (!h) {
+        int e = errno;
+        set_err(err, err_size, "%s %d: %s", what, (int)pid, msg);
+        return -e;
+    }
+    int r = agent_caller_may_ptrace(a, h, caller, what, err, err_size);
+    live_proc_close(h);
+    return r;
 }
 
 int live_agent_on_fork(live_agent_t *a, pid_t parent, pid_t child, uint64_t start_time)

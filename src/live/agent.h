@@ -196,6 +196,12 @@ int live_agent_attach(live_agent_t *a, uint32_t id, pid_t pid,
                       const struct live_agent_creds *caller, char *err, size_t err_size);
 /* Removes pid's local policy (-ENOENT if it has none). */
 int live_agent_detach(live_agent_t *a, pid_t pid);
+/* The rule live_agent_attach applies to its caller, for other operations on pid (what names
+ * the operation in the message): 0 for root or a caller that could ptrace pid (the same
+ * real, effective and saved uid and gid, and pid dumpable); -EPERM, or -ESRCH when pid is
+ * gone, with a message. */
+int live_agent_caller_may_act(live_agent_t *a, pid_t pid, const struct live_agent_creds *caller,
+                              const char *what, char *err, size_t err_size);
 
 /* The global policy covers every process without a local one; the agent then lists /proc
  * every discover_interval to find them. Only a root caller may set it (-EPERM). */

@@ -146,9 +146,10 @@ int agent_proc_ppid(struct live_proc *h);
 void agent_proc_set_state(live_agent_t *a, struct agent_proc *p, enum live_agent_proc_state s,
                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* 0 if the caller may ptrace the process (root, or the same real/effective/saved uid and
- * gid); -EPERM with a message otherwise; -ESRCH if it is gone. */
+ * gid, and it is dumpable); -EPERM with a message ("WHAT PID (comm): ...") otherwise; -ESRCH
+ * if it is gone. */
 int agent_caller_may_ptrace(live_agent_t *a, struct live_proc *h, const struct live_agent_creds *c,
-                            char *err, size_t err_size);
+                            const char *what, char *err, size_t err_size);
 void agent_proc_budget_init(live_agent_t *a, struct agent_proc *p, uint64_t now);
 
 /* agent_act.c */

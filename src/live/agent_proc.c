@@ -255,7 +255,7 @@ int agent_proc_ppid(struct live_proc *h)
 }
 
 int agent_caller_may_ptrace(live_agent_t *a, struct live_proc *h, const struct live_agent_creds *c,
-                            char *err, size_t err_size)
+                            const char *what, char *err, size_t err_size)
 {
     if (!c || c->uid == 0)
         return 0;
@@ -263,7 +263,7 @@ int agent_caller_may_ptrace(live_agent_t *a, struct live_proc *h, const struct l
     int r = read_status(h, &st);
     if (r) {
         if (err)
-            snprintf(err, err_size, "attach %d: cannot read its credentials: %s", (int)h->pid,
+            snprintf(err, err_size, "%s %d: cannot read its credentials: %s", what, (int)h->pid,
                      live_errno_name(r));
         return r == -ENOENT ? -ESRCH : r;
     }
@@ -281,23 +281,23 @@ int agent_caller_may_ptrace(live_agent_t *a, struct live_proc *h, const struct l
         if (!r && ou == c->uid)
             return 0;
         if (err && r)
-            snprintf(err, err_size, "attach %d (%s): cannot tell whether it is dumpable: %s",
+            snprintf(err, err_size, "%s %d (%s): cannot tell whether it is dumpable: %s", what,
                      (int)h->pid, h->comm, live_errno_name(r));
         else if (err)
             snprintf(err, err_size,
-                     "attach %d (%s): not permitted: it is not dumpable (PR_SET_DUMPABLE 0, or "
+                     "%s %d (%s): permission denied: it is not dumpable (PR_SET_DUMPABLE 0, or "
                      "it changed credentials), so Linux would not let uid %u read it; only "
-                     "root may attach a policy to it",
-                     (int)h->pid, h->comm, (unsigned)c->uid);
+                     "root may do that",
+                     what, (int)h->pid, h->comm, (unsigned)c->uid);
         return r ? r : -EPERM;
     }
     if (err)
         snprintf(err, err_size,
-                 "attach %d (%s): not permitted: the caller (uid %u, gid %u) could not ptrace "
+                 "%s %d (%s): permission denied: the caller (uid %u, gid %u) could not ptrace "
                  "it (uid %ld/%ld/%ld, gid %ld/%ld/%ld); only root or the process's own user "
-                 "may attach a policy to it",
-                 (int)h->pid, h->comm, (unsigned)c->uid, (unsigned)c->gid, st.uid[0], st.uid[1],
-                 st.uid[2], st.gid[0], st.gid[1], st.gid[2]);
+                 "may do that",
+                 what, (int)h->pid, h->comm, (unsigned)c->uid, (unsigned)c->gid, st.uid[0],
+                 st.uid[1], st.uid[2], st.gid[0], st.gid[1], st.gid[2]);
     return -EPERM;
 }
 

@@ -6,7 +6,7 @@
  *
  * Permissions, beyond the socket's own (root or the configured group):
  *   - attach: the engine refuses a process the caller could not ptrace (EPERM);
- *   - detach --pid: the same rule, checked here;
+ *   - detach --pid: the same rule (live_agent_caller_may_act);
  *   - operations on a whole policy (detach --policy, update, map edits) by a non-root caller:
  *     only when the caller could ptrace every process the policy governs locally, and the
  *     policy is not the global one;
@@ -17,7 +17,6 @@
 #include "daemon_impl.h"
 
 #include "control_proto.h"
-#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,82 +36,11 @@ struct req_ctx {
 
 /* --- permission helpers ------------------------------------------------------------------ */
 
-static int read_ids(pid_t pid, const char *key, unsigned long ids[4])
+/* The ptrace rule without capabilities (the engine's, as for attach). Root may act on
+ * anything. */
+static int may_act_on(struct req_ctx *r, pid_t pid, const char *what)
 {
-    char path[64];
-    struct live_buf b = {0};
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    int rc = live_os_read_path(&live_os_linux, path, &b);
-    if (rc) {
-        live_buf_free(&b);
-        return rc == -ENOENT ? -ESRCH : rc;
-    }
-    rc = -EINVAL;
-    size_t kl = strlen(key);
-    for (char *line = b.data; line && *line;
-         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (!strncmp(line, key, kl) && line[kl] == ':') {
-            if (sscanf(line + kl + 1, "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) == 4)
-                rc = 0;
-            break;
-        }
-    }
-    live_buf_free(&b);
-    return rc;
-}
-
-/* The ptrace rule without capabilities: all of the target's uids are the caller's uid and all
- * of its gids the caller's gid (a set-id program is refused), and it is dumpable. Root may act
- * on anything. */
-static int may_act_on(struct req_ctx *r, pid_t pid)
-{
-    if (r->peer->uid == 0)
-        return 0;
-    unsigned long uids[4], gids[4];
-    int rc = read_ids(pid, "Uid", uids);
-    if (!rc)
-        rc = read_ids(pid, "Gid", gids);
-    if (rc == -ESRCH) {
-        snprintf(r->err, sizeof(r->err), "no process %d (it exited?)", (int)pid);
-        return -ESRCH;
-    }
-    if (rc) {
-        snprintf(r->err, sizeof(r->err), "cannot read the credentials of process %d: %s", (int)pid,
-                 strerror(-rc));
-        return rc;
-    }
-    for (int i = 0; i < 3; i++)
-        if (uids[i] != r->peer->uid || gids[i] != r->peer->gid) {
-            snprintf(r->err, sizeof(r->err),
-                     "permission denied: process %d belongs to uid %lu, and uid %u could not "
-                     "ptrace it; ask root",
-                     (int)pid, uids[i], (unsigned)r->peer->uid);
-            return -EPERM;
-        }
-    /* ... and it must be dumpable: the files in /proc/PID are root's otherwise
-     * (task_dump_owner). */
-    const struct live_os *os = r->d->os;
-    char path[40];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = os->open(path, O_RDONLY);
-    uid_t ou = 0;
-    gid_t og = 0;
-    rc = fd < 0 ? fd : os->fstat_owner(fd, &ou, &og);
-    if (fd >= 0)
-        os->close(fd);
-    if (rc) {
-        snprintf(r->err, sizeof(r->err), "cannot tell whether process %d is dumpable: %s", (int)pid,
-                 strerror(-rc));
-        return rc == -ENOENT ? -ESRCH : rc;
-    }
-    if (ou != r->peer->uid) {
-        snprintf(r->err, sizeof(r->err),
-                 "permission denied: process %d is not dumpable (PR_SET_DUMPABLE 0, or it "
-                 "changed credentials), and uid %u could not ptrace it; ask root",
-                 (int)pid, (unsigned)r->peer->uid);
-        return -EPERM;
-    }
-    return 0;
+    return live_agent_caller_may_act(r->d->agent, pid, &r->creds, what, r->err, sizeof(r->err));
 }
 
 static int may_change_policy(struct req_ctx *r, uint32_t id, const char *name)
@@ -135,7 +63,7 @@ static int may_change_policy(struct req_ctx *r, uint32_t id, const char *name)
     n = bpfmm_scope_policy_procs(s, id, t, (size_t)n);
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
-        rc = may_act_on(r, t[i]);
+        rc = may_act_on(r, t[i], "change the policy of");
         if (rc == -ESRCH)
             rc = 0;
     }
@@ -346,7 +274,7 @@ static struct json_object *op_detach(struct req_ctx *r, struct json_object *req)
     int rc;
     if (json_object_object_get_ex(req, "pid", &v)) {
         pid_t pid;
-        if ((rc = get_pid(r, req, &pid)) || (rc = may_act_on(r, pid)))
+        if ((rc = get_pid(r, req, &pid)) || (rc = may_act_on(r, pid, "detach")))
             return fail(r, rc);
         uint32_t id;
         if (bpfmm_scope_policy_of(live_agent_scope(r->d->agent), pid, &id) != BPFMM_SCOPE_LOCAL) {
